@@ -1,0 +1,46 @@
+//! `stance tokenize`: the analyzer's tokens for every example of a labeled
+//! file, so other tools (scikit-learn in `scripts/compare_sklearn.sh`) can be
+//! fed exactly our tokens.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::text::{Analyzer, AnalyzerConfig};
+
+/// Arguments of `stance tokenize`.
+#[derive(Debug, Args)]
+pub struct TokenizeArgs {
+    /// Labeled file: JSONL (`text`, `label`) or CSV with a header.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Use this model's analyzer instead of the default configuration.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+pub(super) fn run(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
+    let model = args.model.as_deref().map(super::load_model).transpose()?;
+    let default;
+    let analyzer = match &model {
+        Some(m) => m.analyzer(),
+        None => {
+            default = Analyzer::new(AnalyzerConfig::default())?;
+            &default
+        }
+    };
+    let data = crate::dataset::read_labeled(&args.data).context("cannot read data")?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut tokens = Vec::new();
+    for e in &data.examples {
+        analyzer.tokens_into(&e.text, &mut tokens);
+        let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        let line = serde_json::json!({"id": e.id, "label": e.label, "tokens": words});
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

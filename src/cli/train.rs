@@ -1,0 +1,197 @@
+//! `stance train`: labeled file -> cross-validation report -> model file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+
+use crate::model::ClassWeight;
+use crate::train::{train, Progress, TrainParams};
+
+/// Class weighting choices on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ClassWeightArg {
+    /// Every example counts once.
+    None,
+    /// Weight classes inversely to their frequency.
+    Balanced,
+}
+
+/// Arguments of `stance train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labeled training file: JSONL (`text`, `label`) or CSV with a header.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the model; the report goes beside it as `<stem>.report.json`.
+    #[arg(long, default_value = crate::DEFAULT_MODEL_PATH)]
+    pub out: PathBuf,
+    /// Cross-validation folds (0 skips cross-validation).
+    #[arg(long, default_value_t = 5)]
+    pub cv: usize,
+    /// Inverse L2 regularisation strength.
+    #[arg(long = "c", default_value_t = 10.0)]
+    pub c: f64,
+    /// Word n-gram range, `A..B` (inclusive).
+    #[arg(long, default_value = "1..2")]
+    pub ngrams: String,
+    /// Minimum document frequency of a term.
+    #[arg(long, default_value_t = 2)]
+    pub min_df: usize,
+    /// Maximum document frequency of a term, as a fraction of documents.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_df: f64,
+    /// Keep only the N most frequent terms.
+    #[arg(long)]
+    pub max_features: Option<usize>,
+    /// Class weighting.
+    #[arg(long, value_enum, default_value_t = ClassWeightArg::None)]
+    pub class_weight: ClassWeightArg,
+    /// Seed for cross-validation folds.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Maximum optimiser iterations.
+    #[arg(long, default_value_t = 1000)]
+    pub max_iter: u64,
+    /// Model name.
+    #[arg(long, default_value = "sanctuary")]
+    pub name: String,
+    /// Model semantic version.
+    #[arg(long = "model-version", default_value = "1.0.0")]
+    pub model_version: String,
+}
+
+/// Parses `A..B` (or `A..=B`, or `A`) into an inclusive range.
+pub(crate) fn parse_ngrams(s: &str) -> anyhow::Result<(usize, usize)> {
+    let parse = |x: &str| {
+        x.trim()
+            .parse::<usize>()
+            .with_context(|| format!("invalid --ngrams {s:?}: expected A..B, e.g. 1..2"))
+    };
+    match s.split_once("..") {
+        Some((a, b)) => Ok((parse(a)?, parse(b.trim_start_matches('='))?)),
+        None => {
+            let n = parse(s)?;
+            Ok((n, n))
+        }
+    }
+}
+
+impl TrainArgs {
+    /// The training parameters these arguments describe.
+    pub fn params(&self) -> anyhow::Result<TrainParams> {
+        let mut p = TrainParams {
+            name: self.name.clone(),
+            version: self.model_version.clone(),
+            cv_folds: self.cv,
+            seed: self.seed,
+            ..TrainParams::default()
+        };
+        (p.analyzer.ngram_min, p.analyzer.ngram_max) = parse_ngrams(&self.ngrams)?;
+        p.tfidf.min_df = self.min_df;
+        p.tfidf.max_df = self.max_df;
+        p.tfidf.max_features = self.max_features;
+        p.logreg.c = self.c;
+        p.logreg.max_iter = self.max_iter;
+        p.logreg.class_weight = match self.class_weight {
+            ClassWeightArg::None => ClassWeight::None,
+            ClassWeightArg::Balanced => ClassWeight::Balanced,
+        };
+        Ok(p)
+    }
+}
+
+/// Path of the report written beside a model.
+pub fn report_path(model: &std::path::Path) -> PathBuf {
+    let stem = model
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    model.with_file_name(format!("{stem}.report.json"))
+}
+
+pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let params = args.params()?;
+    let data = crate::dataset::read_labeled(&args.data).context("cannot read training data")?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.out.is_dir() {
+        bail!("--out {} is a directory; give a file path", args.out.display());
+    }
+    eprintln!(
+        "training on {} examples from {}",
+        data.examples.len(),
+        args.data.display()
+    );
+    let started = std::time::Instant::now();
+    let trained = train(&params, &data, |p| match p {
+        Progress::Fold {
+            fold,
+            folds,
+            macro_f1,
+        } => eprintln!("  fold {fold}/{folds}: macro-F1 {macro_f1:.3}"),
+        Progress::FinalFit => eprintln!("  fitting on all data"),
+    })
+    .context("training failed")?;
+    let info = trained.model.logreg().fit_info().clone();
+    if !info.converged {
+        eprintln!(
+            "warning: optimiser stopped after {} iterations without converging (raise --max-iter)",
+            info.iterations
+        );
+    }
+    let checksum =
+        crate::artifact::save(&trained.model, &args.out).context("cannot write model")?;
+
+    let mut out = std::io::stdout().lock();
+    if let Some(cv) = &trained.cv {
+        writeln!(
+            out,
+            "{}-fold cross-validation: macro-F1 {:.3} ± {:.3}",
+            cv.folds, cv.macro_f1_mean, cv.macro_f1_std
+        )?;
+        write!(out, "{}", cv.pooled.to_table())?;
+    }
+    let report = serde_json::json!({
+        "model": args.out.display().to_string(),
+        "model_id": trained.model.id(),
+        "checksum": checksum,
+        "training_file": args.data.display().to_string(),
+        "n_examples": data.examples.len(),
+        "features": trained.model.tfidf().n_features(),
+        "fit": info,
+        "cv": trained.cv,
+        "params": params,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    let rp = report_path(&args.out);
+    std::fs::write(&rp, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write report {}", rp.display()))?;
+    writeln!(
+        out,
+        "wrote {} ({}, {} features, {} iterations{}) and {}",
+        args.out.display(),
+        trained.model.id(),
+        trained.model.tfidf().n_features(),
+        info.iterations,
+        if info.converged { "" } else { ", not converged" },
+        rp.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ngram_ranges() {
+        assert_eq!(parse_ngrams("1..2").unwrap(), (1, 2));
+        assert_eq!(parse_ngrams("1..=3").unwrap(), (1, 3));
+        assert_eq!(parse_ngrams("2").unwrap(), (2, 2));
+        assert!(parse_ngrams("a..b").is_err());
+    }
+}

@@ -1,0 +1,376 @@
+//! Labeled data files: JSONL (`{"text": ..., "label": ...}` per line, `id`
+//! optional) or CSV with a header row holding `text` and `label` columns.
+//! Every problem is reported with the file and line it is on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::artifact::sha256_hex;
+use crate::label::Label;
+
+/// One labeled text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// The `id` field, or `line-N` when absent.
+    pub id: String,
+    /// The text.
+    pub text: String,
+    /// Its label.
+    pub label: Label,
+    /// 1-based line in the source file.
+    pub line: usize,
+}
+
+/// A labeled file read into memory.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The file read.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes (`sha256:<hex>`).
+    pub sha256: String,
+    /// Examples in file order.
+    pub examples: Vec<Example>,
+    /// Non-fatal findings (duplicate texts), one message each.
+    pub warnings: Vec<String>,
+}
+
+/// Why a labeled file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line is not valid UTF-8.
+    #[error("{path}:{line}: not valid UTF-8")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// A JSONL line is not a JSON object.
+    #[error("{path}:{line}: invalid JSON: {detail}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        detail: String,
+    },
+    /// A CSV record could not be parsed.
+    #[error("{path}:{line}: invalid CSV: {detail}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        detail: String,
+    },
+    /// A required field or column is missing.
+    #[error("{path}:{line}: missing field {field:?}")]
+    MissingField {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (the header line for a missing CSV column).
+        line: usize,
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the wrong JSON type.
+    #[error("{path}:{line}: field {field:?} must be a string")]
+    NotAString {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The field.
+        field: &'static str,
+    },
+    /// A label is not one of pro, anti, neutral.
+    #[error("{path}:{line}: unknown label {label:?} (expected pro, anti or neutral)")]
+    UnknownLabel {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The label found.
+        label: String,
+    },
+    /// A text is empty or white space.
+    #[error("{path}:{line}: empty text")]
+    EmptyText {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The file holds no examples.
+    #[error("{path}: no examples")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Reads a labeled JSONL or CSV file (chosen by the `.csv` extension).
+pub fn read_labeled(path: &Path) -> Result<Dataset, DatasetError> {
+    let bytes = std::fs::read(path).map_err(|source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let examples = if is_csv {
+        parse_csv(&bytes, path)?
+    } else {
+        parse_jsonl(&bytes, path)?
+    };
+    if examples.is_empty() {
+        return Err(DatasetError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let warnings = duplicate_warnings(&examples, path);
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        sha256: sha256_hex(&bytes),
+        examples,
+        warnings,
+    })
+}
+
+fn duplicate_warnings(examples: &[Example], path: &Path) -> Vec<String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for e in examples {
+        let key = e.text.trim();
+        if let Some(first) = seen.get(key) {
+            out.push(format!(
+                "{}:{}: duplicate text (same as line {first})",
+                path.display(),
+                e.line
+            ));
+        } else {
+            seen.insert(key, e.line);
+        }
+    }
+    out
+}
+
+fn check_text_and_label(
+    path: &Path,
+    line: usize,
+    text: &str,
+    label: &str,
+) -> Result<Label, DatasetError> {
+    if text.trim().is_empty() {
+        return Err(DatasetError::EmptyText {
+            path: path.to_path_buf(),
+            line,
+        });
+    }
+    label.parse().map_err(|_| DatasetError::UnknownLabel {
+        path: path.to_path_buf(),
+        line,
+        label: label.to_string(),
+    })
+}
+
+fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let s = std::str::from_utf8(raw).map_err(|_| DatasetError::NotUtf8 {
+            path: path.to_path_buf(),
+            line,
+        })?;
+        let s = s.trim_start_matches('\u{feff}').trim();
+        if s.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(s).map_err(|e| DatasetError::Json {
+            path: path.to_path_buf(),
+            line,
+            detail: e.to_string(),
+        })?;
+        let Value::Object(obj) = value else {
+            return Err(DatasetError::Json {
+                path: path.to_path_buf(),
+                line,
+                detail: "expected a JSON object".into(),
+            });
+        };
+        let field = |name: &'static str| -> Result<&str, DatasetError> {
+            match obj.get(name) {
+                None | Some(Value::Null) => Err(DatasetError::MissingField {
+                    path: path.to_path_buf(),
+                    line,
+                    field: name,
+                }),
+                Some(Value::String(s)) => Ok(s.as_str()),
+                Some(_) => Err(DatasetError::NotAString {
+                    path: path.to_path_buf(),
+                    line,
+                    field: name,
+                }),
+            }
+        };
+        let text = field("text")?;
+        let label = check_text_and_label(path, line, text, field("label")?)?;
+        let id = match obj.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => format!("line-{line}"),
+        };
+        out.push(Example {
+            id,
+            text: text.to_string(),
+            label,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
+    let csv_err = |line: usize, e: csv::Error| DatasetError::Csv {
+        path: path.to_path_buf(),
+        line,
+        detail: e.to_string(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let headers = reader.byte_headers().map_err(|e| csv_err(1, e))?.clone();
+    let column = |name: &'static str| {
+        headers
+            .iter()
+            .position(|h| h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h).trim_ascii() == name.as_bytes())
+    };
+    let missing = |field| DatasetError::MissingField {
+        path: path.to_path_buf(),
+        line: 1,
+        field,
+    };
+    let text_col = column("text").ok_or_else(|| missing("text"))?;
+    let label_col = column("label").ok_or_else(|| missing("label"))?;
+    let id_col = column("id");
+    let mut out = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_err(line.max(1), e)),
+        }
+        let line = record.position().map_or(line, |p| p.line() as usize);
+        let get = |col: usize| -> Result<&str, DatasetError> {
+            let raw = record.get(col).unwrap_or_default();
+            std::str::from_utf8(raw).map_err(|_| DatasetError::NotUtf8 {
+                path: path.to_path_buf(),
+                line,
+            })
+        };
+        let text = get(text_col)?;
+        let label = check_text_and_label(path, line, text, get(label_col)?)?;
+        let id = match id_col {
+            Some(c) if !get(c)?.is_empty() => get(c)?.to_string(),
+            _ => format!("line-{line}"),
+        };
+        out.push(Example {
+            id,
+            text: text.to_string(),
+            label,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn reads_jsonl_with_and_without_ids() {
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"id\":\"x1\",\"text\":\"Sheriff honors detainers\",\"label\":\"anti\"}\n\n{\"text\":\"Council meets\",\"label\":\"neutral\"}\n",
+        );
+        let d = read_labeled(&p).unwrap();
+        assert_eq!(d.examples.len(), 2);
+        assert_eq!(d.examples[0].id, "x1");
+        assert_eq!(d.examples[1].id, "line-3");
+        assert_eq!(d.examples[1].label, Label::Neutral);
+        assert!(d.sha256.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn reads_csv_with_quoted_multiline_text() {
+        let (_d, p) = write("a.csv", b"label,text\npro,\"Protect our\nneighbours\"\nanti,Enforce the law\n");
+        let d = read_labeled(&p).unwrap();
+        assert_eq!(d.examples.len(), 2);
+        assert_eq!(d.examples[0].text, "Protect our\nneighbours");
+        assert_eq!(d.examples[1].line, 4);
+    }
+
+    #[test]
+    fn reports_each_problem_with_its_line() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("a.jsonl", b"{\"text\":\"ok\",\"label\":\"pro\"}\n{bad\n", "a.jsonl:2: invalid JSON"),
+            ("a.jsonl", b"{\"label\":\"pro\"}\n", "a.jsonl:1: missing field \"text\""),
+            ("a.jsonl", b"{\"text\":\"x\"}\n", "a.jsonl:1: missing field \"label\""),
+            ("a.jsonl", b"{\"text\":5,\"label\":\"pro\"}\n", "a.jsonl:1: field \"text\" must be a string"),
+            ("a.jsonl", b"{\"text\":\"x\",\"label\":\"maybe\"}\n", "a.jsonl:1: unknown label \"maybe\""),
+            ("a.jsonl", b"{\"text\":\"  \",\"label\":\"pro\"}\n", "a.jsonl:1: empty text"),
+            ("a.jsonl", b"{\"text\":\"ok\",\"label\":\"pro\"}\n{\"text\":\"\xff\",\"label\":\"pro\"}\n", "a.jsonl:2: not valid UTF-8"),
+            ("a.jsonl", b"[1,2]\n", "a.jsonl:1: invalid JSON: expected a JSON object"),
+            ("a.jsonl", b"\n\n", "a.jsonl: no examples"),
+            ("a.csv", b"body,label\nx,pro\n", "a.csv:1: missing field \"text\""),
+            ("a.csv", b"text,label\nx,pro\ny,pro,extra\n", "a.csv:3: invalid CSV"),
+            ("a.csv", b"text,label\nx,nope\n", "a.csv:2: unknown label \"nope\""),
+        ];
+        for (name, bytes, want) in cases {
+            let (_d, p) = write(name, bytes);
+            let err = read_labeled(&p).expect_err(want).to_string();
+            assert!(err.contains(want), "want {want:?}, got {err:?}");
+        }
+    }
+
+    #[test]
+    fn warns_on_duplicate_texts() {
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"text\":\"same\",\"label\":\"pro\"}\n{\"text\":\"same \",\"label\":\"anti\"}\n",
+        );
+        let d = read_labeled(&p).unwrap();
+        assert_eq!(d.warnings.len(), 1);
+        assert!(d.warnings[0].contains(":2: duplicate text (same as line 1)"));
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error_naming_it() {
+        let err = read_labeled(Path::new("/nonexistent/x.jsonl")).unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/x.jsonl: "));
+    }
+}

@@ -1,0 +1,536 @@
+//! TF-IDF: a vocabulary and idf fitted once on the training set, then stored.
+//!
+//! [`TfidfParams`] -> [`TfidfParams::check`] -> [`ValidTfidfParams::fit_transform`]
+//! -> [`Tfidf`]. A fitted [`Tfidf`] never refits: a document gets the same
+//! features whether it is transformed alone or inside a batch (unlike
+//! linfa-preprocessing's vectorizer, which recomputes idf per batch).
+//! Formulas follow scikit-learn's `TfidfVectorizer` so results compare:
+//! smoothed idf `ln((1 + n) / (1 + df)) + 1`, sublinear tf `1 + ln(tf)`, L2 rows.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::sparse::{CsrMatrix, SparseVec};
+use crate::text::{Analyzer, Token};
+
+/// Documents per parallel chunk while fitting; fixed so that the fitted
+/// vocabulary never depends on the thread count.
+const FIT_CHUNK: usize = 2048;
+
+/// TF-IDF hyper-parameters (unchecked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TfidfParams {
+    /// Drop terms found in fewer documents than this (default 1: keep all).
+    pub min_df: usize,
+    /// Drop terms found in more than this fraction of documents (default 1.0).
+    pub max_df: f64,
+    /// Keep only the most frequent terms, by total count (default: no limit).
+    pub max_features: Option<usize>,
+    /// Use `1 + ln(tf)` instead of raw counts (default true).
+    pub sublinear_tf: bool,
+    /// Smooth idf as if one extra document held every term (default true).
+    pub smooth_idf: bool,
+}
+
+impl Default for TfidfParams {
+    fn default() -> Self {
+        Self {
+            min_df: 1,
+            max_df: 1.0,
+            max_features: None,
+            sublinear_tf: true,
+            smooth_idf: true,
+        }
+    }
+}
+
+/// Why TF-IDF parameters or fitting failed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum TfidfError {
+    /// `min_df` must be at least 1.
+    #[error("min_df must be at least 1, got {0}")]
+    MinDf(usize),
+    /// `max_df` must be a fraction in (0, 1].
+    #[error("max_df must be in (0, 1], got {0}")]
+    MaxDf(f64),
+    /// `max_features` must be at least 1 when set.
+    #[error("max_features must be at least 1")]
+    MaxFeatures,
+    /// No documents to fit on.
+    #[error("no documents to fit on")]
+    NoDocuments,
+    /// Every term was pruned (or the documents hold no words).
+    #[error("empty vocabulary after pruning: lower min_df or raise max_df")]
+    EmptyVocabulary,
+    /// A stored vocabulary and idf disagree in length.
+    #[error("vocabulary has {vocabulary} terms but idf has {idf} values")]
+    LengthMismatch {
+        /// Terms.
+        vocabulary: usize,
+        /// Idf values.
+        idf: usize,
+    },
+    /// A stored idf value is not finite and positive.
+    #[error("idf value for term {term:?} is {value}, expected finite and positive")]
+    BadIdf {
+        /// The term.
+        term: String,
+        /// Its idf.
+        value: f64,
+    },
+    /// A stored vocabulary lists a term twice.
+    #[error("term {0:?} appears twice in the vocabulary")]
+    DuplicateTerm(String),
+}
+
+/// Checked TF-IDF parameters; only these can fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTfidfParams(TfidfParams);
+
+impl TfidfParams {
+    /// Checks every rule; never mutates.
+    pub fn check(&self) -> Result<ValidTfidfParams, TfidfError> {
+        if self.min_df < 1 {
+            return Err(TfidfError::MinDf(self.min_df));
+        }
+        if !(self.max_df > 0.0 && self.max_df <= 1.0) {
+            return Err(TfidfError::MaxDf(self.max_df));
+        }
+        if self.max_features == Some(0) {
+            return Err(TfidfError::MaxFeatures);
+        }
+        Ok(ValidTfidfParams(self.clone()))
+    }
+}
+
+/// Per-chunk result of the counting pass: local term ids and counted rows.
+struct ChunkCounts {
+    terms: Vec<String>,
+    rows: Vec<Vec<(u32, u32)>>,
+}
+
+fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut terms = Vec::new();
+    let mut rows = Vec::with_capacity(docs.len());
+    let (mut tokens, mut buf) = (Vec::new(), String::new());
+    for doc in docs {
+        analyzer.tokens_into(doc, &mut tokens);
+        let mut row: Vec<u32> = Vec::new();
+        analyzer.for_each_term(&tokens, &mut buf, |t, _, _| {
+            let id = match ids.get(t) {
+                Some(&id) => id,
+                None => {
+                    let id = terms.len() as u32;
+                    ids.insert(t.to_string(), id);
+                    terms.push(t.to_string());
+                    id
+                }
+            };
+            row.push(id);
+        });
+        rows.push(run_length(row));
+    }
+    ChunkCounts { terms, rows }
+}
+
+/// Sorts ids and counts repeats: `[3, 1, 3] -> [(1, 1), (3, 2)]`.
+fn run_length(mut ids: Vec<u32>) -> Vec<(u32, u32)> {
+    ids.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        match out.last_mut() {
+            Some((last, n)) if *last == id => *n += 1,
+            _ => out.push((id, 1)),
+        }
+    }
+    out
+}
+
+impl ValidTfidfParams {
+    /// The checked parameters.
+    pub fn params(&self) -> &TfidfParams {
+        &self.0
+    }
+
+    /// Fits vocabulary and idf on `docs` and returns them with the documents'
+    /// feature rows (one pass of analysis).
+    pub fn fit_transform(
+        &self,
+        analyzer: &Analyzer,
+        docs: &[&str],
+    ) -> Result<(Tfidf, CsrMatrix), TfidfError> {
+        let p = &self.0;
+        if docs.is_empty() {
+            return Err(TfidfError::NoDocuments);
+        }
+        let chunks: Vec<ChunkCounts> = docs
+            .par_chunks(FIT_CHUNK)
+            .map(|c| count_chunk(analyzer, c))
+            .collect();
+
+        // Merge chunk vocabularies in chunk order: deterministic global ids.
+        let mut global: HashMap<String, u32> = HashMap::new();
+        let mut terms: Vec<String> = Vec::new();
+        let mut df: Vec<u32> = Vec::new();
+        let mut total: Vec<u64> = Vec::new();
+        let mut rows: Vec<Vec<(u32, u32)>> = Vec::with_capacity(docs.len());
+        for chunk in chunks {
+            let map: Vec<u32> = chunk
+                .terms
+                .into_iter()
+                .map(|t| {
+                    *global.entry(t).or_insert_with_key(|t| {
+                        terms.push(t.clone());
+                        df.push(0);
+                        total.push(0);
+                        (terms.len() - 1) as u32
+                    })
+                })
+                .collect();
+            for row in chunk.rows {
+                let row: Vec<(u32, u32)> = row
+                    .into_iter()
+                    .map(|(id, n)| {
+                        let g = map[id as usize];
+                        df[g as usize] += 1;
+                        total[g as usize] += u64::from(n);
+                        (g, n)
+                    })
+                    .collect();
+                rows.push(row);
+            }
+        }
+        drop(global);
+
+        // Prune by document frequency, then keep the most frequent terms.
+        let n_docs = docs.len();
+        let max_count = p.max_df * n_docs as f64;
+        let mut kept: Vec<u32> = (0..terms.len() as u32)
+            .filter(|&g| {
+                let d = df[g as usize] as usize;
+                d >= p.min_df && d as f64 <= max_count
+            })
+            .collect();
+        if let Some(limit) = p.max_features {
+            if kept.len() > limit {
+                kept.sort_by(|&a, &b| {
+                    total[b as usize]
+                        .cmp(&total[a as usize])
+                        .then_with(|| terms[a as usize].cmp(&terms[b as usize]))
+                });
+                kept.truncate(limit);
+            }
+        }
+        if kept.is_empty() {
+            return Err(TfidfError::EmptyVocabulary);
+        }
+        kept.sort_by(|&a, &b| terms[a as usize].cmp(&terms[b as usize]));
+
+        let mut final_id: Vec<Option<u32>> = vec![None; terms.len()];
+        for (f, &g) in kept.iter().enumerate() {
+            final_id[g as usize] = Some(f as u32);
+        }
+        let idf: Vec<f64> = kept
+            .iter()
+            .map(|&g| idf_value(n_docs, df[g as usize] as usize, p.smooth_idf))
+            .collect();
+        let vocabulary: Vec<String> = kept
+            .iter()
+            .map(|&g| std::mem::take(&mut terms[g as usize]))
+            .collect();
+        let tfidf = Tfidf::from_parts(p.clone(), vocabulary, idf)?;
+
+        let mut matrix = CsrMatrix::new(tfidf.n_features());
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for row in rows {
+            counts.clear();
+            counts.extend(
+                row.into_iter()
+                    .filter_map(|(g, n)| final_id[g as usize].map(|f| (f, n))),
+            );
+            counts.sort_unstable();
+            let v = tfidf.weigh(&counts);
+            matrix.push_row(v.view());
+        }
+        Ok((tfidf, matrix))
+    }
+}
+
+fn idf_value(n_docs: usize, df: usize, smooth: bool) -> f64 {
+    let (n, d) = if smooth {
+        (n_docs as f64 + 1.0, df as f64 + 1.0)
+    } else {
+        (n_docs as f64, df as f64)
+    };
+    (n / d).ln() + 1.0
+}
+
+/// A fitted TF-IDF vectorizer: vocabulary (sorted) and idf, plus the
+/// parameters it was fitted with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tfidf {
+    params: TfidfParams,
+    vocabulary: Vec<String>,
+    idf: Vec<f64>,
+    index: HashMap<String, u32>,
+}
+
+impl Tfidf {
+    /// Rebuilds a fitted vectorizer from stored parts, checking them.
+    pub fn from_parts(
+        params: TfidfParams,
+        vocabulary: Vec<String>,
+        idf: Vec<f64>,
+    ) -> Result<Self, TfidfError> {
+        if vocabulary.len() != idf.len() {
+            return Err(TfidfError::LengthMismatch {
+                vocabulary: vocabulary.len(),
+                idf: idf.len(),
+            });
+        }
+        let mut index = HashMap::with_capacity(vocabulary.len());
+        for (i, (term, &value)) in vocabulary.iter().zip(&idf).enumerate() {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(TfidfError::BadIdf {
+                    term: term.clone(),
+                    value,
+                });
+            }
+            if index.insert(term.clone(), i as u32).is_some() {
+                return Err(TfidfError::DuplicateTerm(term.clone()));
+            }
+        }
+        Ok(Self {
+            params,
+            vocabulary,
+            idf,
+            index,
+        })
+    }
+
+    /// The parameters it was fitted with.
+    pub fn params(&self) -> &TfidfParams {
+        &self.params
+    }
+
+    /// Terms, indexed by feature id.
+    pub fn vocabulary(&self) -> &[String] {
+        &self.vocabulary
+    }
+
+    /// Idf, indexed by feature id.
+    pub fn idf(&self) -> &[f64] {
+        &self.idf
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.vocabulary.len()
+    }
+
+    /// Feature id of a term.
+    pub fn feature(&self, term: &str) -> Option<u32> {
+        self.index.get(term).copied()
+    }
+
+    /// Features of `text`.
+    pub fn transform(&self, analyzer: &Analyzer, text: &str) -> SparseVec {
+        let tokens = analyzer.tokens(text);
+        self.transform_tokens(analyzer, &tokens, None)
+    }
+
+    /// Features of already analysed tokens. With `spans`, also records for
+    /// every feature present the token range `(feature, first, last)` of its
+    /// first occurrence (for explanations).
+    pub fn transform_tokens(
+        &self,
+        analyzer: &Analyzer,
+        tokens: &[Token],
+        mut spans: Option<&mut Vec<(u32, usize, usize)>>,
+    ) -> SparseVec {
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        let mut buf = String::new();
+        analyzer.for_each_term(tokens, &mut buf, |t, first, last| {
+            if let Some(id) = self.feature(t) {
+                counts.push((id, 1));
+                if let Some(s) = spans.as_deref_mut() {
+                    s.push((id, first, last));
+                }
+            }
+        });
+        if let Some(s) = spans {
+            // Keep the first occurrence of each feature.
+            s.sort_by_key(|&(id, first, _)| (id, first));
+            s.dedup_by_key(|&mut (id, _, _)| id);
+        }
+        counts.sort_unstable();
+        counts.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1 += b.1;
+                true
+            } else {
+                false
+            }
+        });
+        self.weigh(&counts)
+    }
+
+    /// Turns sorted `(feature, count)` pairs into an L2-normalised TF-IDF row.
+    fn weigh(&self, counts: &[(u32, u32)]) -> SparseVec {
+        let mut indices = Vec::with_capacity(counts.len());
+        let mut values = Vec::with_capacity(counts.len());
+        for &(f, n) in counts {
+            let tf = if self.params.sublinear_tf {
+                1.0 + f64::from(n).ln()
+            } else {
+                f64::from(n)
+            };
+            indices.push(f);
+            values.push(tf * self.idf[f as usize]);
+        }
+        let norm = values.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            values.iter_mut().for_each(|v| *v /= norm);
+        }
+        SparseVec { indices, values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{AnalyzerConfig, StopWordsConfig};
+
+    fn plain_unigrams() -> Analyzer {
+        Analyzer::new(AnalyzerConfig {
+            stop_words: StopWordsConfig::None,
+            stemmer: None,
+            ngram_max: 1,
+            ..AnalyzerConfig::default()
+        })
+        .expect("valid")
+    }
+
+    fn dense(t: &Tfidf, v: &SparseVec) -> HashMap<String, f64> {
+        v.view()
+            .iter()
+            .map(|(i, x)| (t.vocabulary()[i].clone(), x))
+            .collect()
+    }
+
+    #[test]
+    fn values_match_hand_computed_tfidf() {
+        // n = 3 docs. df: ice 2, jail 1, sheriff 2.
+        // smoothed idf: ice = sheriff = ln(4/3)+1, jail = ln(4/2)+1.
+        let a = plain_unigrams();
+        let docs = ["ice ice jail", "ice sheriff", "sheriff"];
+        let params = TfidfParams {
+            sublinear_tf: true,
+            ..TfidfParams::default()
+        };
+        let (t, m) = params.check().unwrap().fit_transform(&a, &docs).unwrap();
+        assert_eq!(t.vocabulary(), ["ice", "jail", "sheriff"]);
+        let idf_common = (4.0f64 / 3.0).ln() + 1.0;
+        let idf_jail = 2.0f64.ln() + 1.0;
+        assert!((t.idf()[0] - idf_common).abs() < 1e-12);
+        assert!((t.idf()[1] - idf_jail).abs() < 1e-12);
+        // doc 0: ice tf 2 -> 1 + ln 2; jail tf 1.
+        let (x_ice, x_jail) = ((1.0 + 2.0f64.ln()) * idf_common, idf_jail);
+        let norm = (x_ice * x_ice + x_jail * x_jail).sqrt();
+        let row = dense(&t, &SparseVec { indices: m.row(0).indices.to_vec(), values: m.row(0).values.to_vec() });
+        assert!((row["ice"] - x_ice / norm).abs() < 1e-12);
+        assert!((row["jail"] - x_jail / norm).abs() < 1e-12);
+        // doc 2: a single term normalises to 1.
+        assert_eq!(m.row(2).values, [1.0]);
+    }
+
+    #[test]
+    fn raw_tf_and_unsmoothed_idf() {
+        let a = plain_unigrams();
+        let params = TfidfParams {
+            sublinear_tf: false,
+            smooth_idf: false,
+            ..TfidfParams::default()
+        };
+        let (t, m) = params.check().unwrap().fit_transform(&a, &["a a b", "b"]).unwrap();
+        let idf_a = 2.0f64.ln() + 1.0;
+        assert!((t.idf()[0] - idf_a).abs() < 1e-12);
+        assert_eq!(t.idf()[1], 1.0);
+        let (xa, xb) = (2.0 * idf_a, 1.0);
+        let norm = (xa * xa + xb * xb).sqrt();
+        assert!((m.row(0).values[0] - xa / norm).abs() < 1e-12);
+    }
+
+    #[test]
+    fn transform_alone_equals_row_in_batch() {
+        let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
+        let docs = [
+            "The sheriff will honor ICE detainers.",
+            "The council voted to limit cooperation with ICE.",
+            "Advocates rallied; the sheriff declined to comment.",
+        ];
+        let (t, m) = TfidfParams::default().check().unwrap().fit_transform(&a, &docs).unwrap();
+        for (i, d) in docs.iter().enumerate() {
+            let alone = t.transform(&a, d);
+            assert_eq!(alone.indices, m.row(i).indices, "doc {i}");
+            assert_eq!(alone.values, m.row(i).values, "doc {i}");
+        }
+        // Unknown words are ignored, never refitted.
+        assert_eq!(t.transform(&a, "zzzz qqqq").nnz(), 0);
+    }
+
+    #[test]
+    fn prunes_by_df_and_max_features() {
+        let a = plain_unigrams();
+        let docs = ["a b c", "a b", "a d", "a"];
+        let p = TfidfParams { min_df: 2, ..TfidfParams::default() };
+        let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
+        assert_eq!(t.vocabulary(), ["a", "b"]);
+        let p = TfidfParams { max_df: 0.5, ..TfidfParams::default() };
+        let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
+        assert_eq!(t.vocabulary(), ["b", "c", "d"]);
+        let p = TfidfParams { max_features: Some(2), ..TfidfParams::default() };
+        let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
+        assert_eq!(t.vocabulary(), ["a", "b"]);
+        let p = TfidfParams { min_df: 9, ..TfidfParams::default() };
+        assert_eq!(p.check().unwrap().fit_transform(&a, &docs).err(), Some(TfidfError::EmptyVocabulary));
+    }
+
+    #[test]
+    fn records_first_span_of_each_feature() {
+        let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
+        let (t, _) = TfidfParams::default().check().unwrap().fit_transform(&a, &["ice jail ice"]).unwrap();
+        let tokens = a.tokens("ice jail ice");
+        let mut spans = Vec::new();
+        t.transform_tokens(&a, &tokens, Some(&mut spans));
+        let ice = t.feature("ice").unwrap();
+        assert!(spans.contains(&(ice, 0, 0)));
+        assert_eq!(spans.len(), t.n_features());
+    }
+
+    #[test]
+    fn checks_parameters_and_parts() {
+        assert_eq!(TfidfParams { min_df: 0, ..TfidfParams::default() }.check().err(), Some(TfidfError::MinDf(0)));
+        assert_eq!(TfidfParams { max_df: 1.5, ..TfidfParams::default() }.check().err(), Some(TfidfError::MaxDf(1.5)));
+        assert!(TfidfParams { max_df: f64::NAN, ..TfidfParams::default() }.check().is_err());
+        assert_eq!(TfidfParams { max_features: Some(0), ..TfidfParams::default() }.check().err(), Some(TfidfError::MaxFeatures));
+        assert!(matches!(
+            Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![]),
+            Err(TfidfError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![f64::NAN]),
+            Err(TfidfError::BadIdf { .. })
+        ));
+        assert!(matches!(
+            Tfidf::from_parts(TfidfParams::default(), vec!["a".into(), "a".into()], vec![1.0, 1.0]),
+            Err(TfidfError::DuplicateTerm(_))
+        ));
+        let a = plain_unigrams();
+        assert_eq!(TfidfParams::default().check().unwrap().fit_transform(&a, &[]).err(), Some(TfidfError::NoDocuments));
+    }
+}

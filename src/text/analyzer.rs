@@ -1,0 +1,301 @@
+//! [`Analyzer`]: the configured pipeline, built from an [`AnalyzerConfig`].
+
+use std::collections::HashSet;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::config::{AnalyzerConfig, StopWordsConfig};
+use super::normalize::{apply_number_mode, fold_apostrophes, lowercase_into};
+use super::segment::for_each_word;
+use super::stopwords::STANCE_EN;
+
+/// A token after analysis, with the byte span of the word it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The normalised (lowercased, stemmed) text.
+    pub text: String,
+    /// Byte offset of the source word's start.
+    pub start: usize,
+    /// Byte offset just past the source word's end.
+    pub end: usize,
+}
+
+/// Why an analyzer configuration is unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AnalyzerError {
+    /// The stemmer language is not one rust-stemmers provides.
+    #[error("unknown stemmer language {0:?} (known: english, french, german, spanish, ...)")]
+    UnknownStemmer(String),
+    /// The n-gram range is empty or starts at zero.
+    #[error("invalid n-gram range {min}..={max}: need 1 <= min <= max")]
+    NgramRange {
+        /// Smallest n.
+        min: usize,
+        /// Largest n.
+        max: usize,
+    },
+    /// N-grams above this size are refused: they only add unseen features.
+    #[error("n-gram size {0} is above the maximum of 5")]
+    NgramTooLarge(usize),
+}
+
+/// The analysis pipeline. Cheap to share between threads (`Send + Sync`).
+pub struct Analyzer {
+    config: AnalyzerConfig,
+    stop_words: HashSet<String>,
+    stemmer: Option<Stemmer>,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn stemmer_algorithm(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "arabic" => Algorithm::Arabic,
+        "danish" => Algorithm::Danish,
+        "dutch" => Algorithm::Dutch,
+        "english" => Algorithm::English,
+        "french" => Algorithm::French,
+        "german" => Algorithm::German,
+        "greek" => Algorithm::Greek,
+        "hungarian" => Algorithm::Hungarian,
+        "italian" => Algorithm::Italian,
+        "norwegian" => Algorithm::Norwegian,
+        "portuguese" => Algorithm::Portuguese,
+        "romanian" => Algorithm::Romanian,
+        "russian" => Algorithm::Russian,
+        "spanish" => Algorithm::Spanish,
+        "swedish" => Algorithm::Swedish,
+        "tamil" => Algorithm::Tamil,
+        "turkish" => Algorithm::Turkish,
+        _ => return None,
+    })
+}
+
+impl Analyzer {
+    /// Builds the pipeline a configuration describes, checking it first.
+    pub fn new(config: AnalyzerConfig) -> Result<Self, AnalyzerError> {
+        let (min, max) = (config.ngram_min, config.ngram_max);
+        if min == 0 || min > max {
+            return Err(AnalyzerError::NgramRange { min, max });
+        }
+        if max > 5 {
+            return Err(AnalyzerError::NgramTooLarge(max));
+        }
+        let stemmer = match &config.stemmer {
+            None => None,
+            Some(name) => Some(Stemmer::create(
+                stemmer_algorithm(name).ok_or_else(|| AnalyzerError::UnknownStemmer(name.clone()))?,
+            )),
+        };
+        let stop_words = match &config.stop_words {
+            StopWordsConfig::None => HashSet::new(),
+            StopWordsConfig::StanceEn => STANCE_EN.iter().map(|w| w.to_string()).collect(),
+            StopWordsConfig::Custom { words } => words
+                .iter()
+                .map(|w| {
+                    let mut t = String::new();
+                    lowercase_into(w, &mut t);
+                    fold_apostrophes(&mut t);
+                    t
+                })
+                .collect(),
+        };
+        Ok(Self {
+            config,
+            stop_words,
+            stemmer,
+        })
+    }
+
+    /// The configuration this analyzer was built from.
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// Appends the tokens of `text` to `out` (cleared first): words that
+    /// survive lowercasing, apostrophe and number handling, stop words and
+    /// stemming, in text order.
+    pub fn tokens_into(&self, text: &str, out: &mut Vec<Token>) {
+        out.clear();
+        let mut buf = String::new();
+        for_each_word(text, |word, start, end| {
+            if self.config.lowercase {
+                lowercase_into(word, &mut buf);
+            } else {
+                buf.clear();
+                buf.push_str(word);
+            }
+            fold_apostrophes(&mut buf);
+            if buf.is_empty() || !apply_number_mode(&mut buf, self.config.numbers) {
+                return;
+            }
+            if self.stop_words.contains(buf.as_str()) {
+                return;
+            }
+            let text = match &self.stemmer {
+                Some(s) => s.stem(&buf).into_owned(),
+                None => buf.clone(),
+            };
+            out.push(Token { text, start, end });
+        });
+    }
+
+    /// The tokens of `text`.
+    pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let mut out = Vec::new();
+        self.tokens_into(text, &mut out);
+        out
+    }
+
+    /// Calls `f(term, first, last)` for every word n-gram of `tokens` in the
+    /// configured range, where `first..=last` are the token indices it spans.
+    /// N-grams join tokens with one space; `buf` is reused scratch space.
+    pub fn for_each_term(
+        &self,
+        tokens: &[Token],
+        buf: &mut String,
+        mut f: impl FnMut(&str, usize, usize),
+    ) {
+        for n in self.config.ngram_min..=self.config.ngram_max {
+            if n == 1 {
+                for (i, t) in tokens.iter().enumerate() {
+                    f(&t.text, i, i);
+                }
+                continue;
+            }
+            for (i, window) in tokens.windows(n).enumerate() {
+                buf.clear();
+                for (k, t) in window.iter().enumerate() {
+                    if k > 0 {
+                        buf.push(' ');
+                    }
+                    buf.push_str(&t.text);
+                }
+                f(buf, i, i + n - 1);
+            }
+        }
+    }
+
+    /// All terms (n-grams) of `text`, in generation order.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let tokens = self.tokens(text);
+        let mut buf = String::new();
+        let mut out = Vec::new();
+        self.for_each_term(&tokens, &mut buf, |t, _, _| out.push(t.to_string()));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::NumberMode;
+    use super::*;
+
+    fn default() -> Analyzer {
+        Analyzer::new(AnalyzerConfig::default()).expect("default config is valid")
+    }
+
+    fn texts(a: &Analyzer, s: &str) -> Vec<String> {
+        a.tokens(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn lowercases_stems_and_drops_stop_words() {
+        let a = default();
+        assert_eq!(
+            texts(&a, "The Sheriffs are Refusing ICE detainers"),
+            ["sheriff", "refus", "ice", "detain"]
+        );
+    }
+
+    #[test]
+    fn stance_words_survive_the_default_pipeline() {
+        let a = default();
+        for w in super::super::stopwords::STANCE_WORDS {
+            assert!(!a.tokens(w).is_empty(), "{w} was removed");
+        }
+        assert_eq!(
+            texts(&a, "We should not comply, never, against it"),
+            ["should", "not", "compli", "never", "against"]
+        );
+    }
+
+    #[test]
+    fn keeps_unicode_offsets_of_source_words() {
+        let a = default();
+        let text = "Ciudad «santuario»: l’alcaldesa dijo 🙂 NO";
+        for t in a.tokens(text) {
+            assert!(text.is_char_boundary(t.start) && text.is_char_boundary(t.end));
+            assert!(!text[t.start..t.end].is_empty());
+        }
+        assert_eq!(a.tokens(text).last().map(|t| t.text.as_str()), Some("no"));
+    }
+
+    #[test]
+    fn handles_possessives_and_contractions() {
+        let a = default();
+        assert_eq!(texts(&a, "The county’s jail won’t hold them"), ["counti", "jail", "won't", "hold"]);
+    }
+
+    #[test]
+    fn empty_input_gives_no_tokens_or_terms() {
+        let a = default();
+        assert!(a.tokens("").is_empty());
+        assert!(a.terms(" ,.; ").is_empty());
+    }
+
+    #[test]
+    fn builds_unigrams_and_bigrams_with_spans() {
+        let a = default();
+        let tokens = a.tokens("sanctuary cities protect");
+        let mut got = Vec::new();
+        a.for_each_term(&tokens, &mut String::new(), |t, i, j| got.push((t.to_string(), i, j)));
+        let want = [("sanctuari", 0, 0), ("citi", 1, 1), ("protect", 2, 2), ("sanctuari citi", 0, 1), ("citi protect", 1, 2)];
+        let want: Vec<(String, usize, usize)> = want.iter().map(|(t, i, j)| (t.to_string(), *i, *j)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn configuration_switches_work() {
+        let cfg = AnalyzerConfig {
+            stop_words: StopWordsConfig::None,
+            stemmer: None,
+            numbers: NumberMode::Collapse,
+            ngram_max: 1,
+            ..AnalyzerConfig::default()
+        };
+        let a = Analyzer::new(cfg).expect("valid");
+        assert_eq!(texts(&a, "The 287 Detainers"), ["the", "<num>", "detainers"]);
+        let custom = AnalyzerConfig {
+            stop_words: StopWordsConfig::Custom { words: vec!["ICE".into()] },
+            ..AnalyzerConfig::default()
+        };
+        let a = Analyzer::new(custom).expect("valid");
+        assert_eq!(texts(&a, "ICE the"), ["the"]);
+    }
+
+    #[test]
+    fn rejects_bad_configurations() {
+        for (cfg, want) in [
+            (AnalyzerConfig { ngram_min: 0, ..AnalyzerConfig::default() }, AnalyzerError::NgramRange { min: 0, max: 2 }),
+            (AnalyzerConfig { ngram_min: 3, ngram_max: 2, ..AnalyzerConfig::default() }, AnalyzerError::NgramRange { min: 3, max: 2 }),
+            (AnalyzerConfig { ngram_max: 9, ..AnalyzerConfig::default() }, AnalyzerError::NgramTooLarge(9)),
+            (AnalyzerConfig { stemmer: Some("klingon".into()), ..AnalyzerConfig::default() }, AnalyzerError::UnknownStemmer("klingon".into())),
+        ] {
+            assert_eq!(Analyzer::new(cfg).err(), Some(want));
+        }
+    }
+
+    #[test]
+    fn analyzer_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Analyzer>();
+    }
+}

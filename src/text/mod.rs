@@ -1,0 +1,16 @@
+//! Text analysis: turns raw text into the terms the model counts.
+//!
+//! The pipeline is segmentation -> lowercase -> apostrophe and number
+//! handling -> stop words -> stemming -> word n-grams. It is described by a
+//! plain, serializable [`AnalyzerConfig`] stored inside every model file, so a
+//! loaded model rebuilds exactly the analyzer it was trained with.
+
+mod analyzer;
+mod config;
+mod normalize;
+mod segment;
+mod stopwords;
+
+pub use analyzer::{Analyzer, AnalyzerError, Token};
+pub use config::{AnalyzerConfig, NumberMode, StopWordsConfig};
+pub use stopwords::STANCE_EN;

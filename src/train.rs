@@ -1,0 +1,232 @@
+//! Training: checked parameters -> cross-validation -> final fit -> [`StanceModel`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::Provenance;
+use crate::dataset::Dataset;
+use crate::eval::{evaluate, stratified_folds, CvReport};
+use crate::features::{TfidfError, TfidfParams};
+use crate::label::Label;
+use crate::model::{LogRegError, LogRegParams};
+use crate::pipeline::{ModelMeta, StanceModel};
+use crate::text::{Analyzer, AnalyzerConfig, AnalyzerError};
+
+/// Everything `stance train` decides. Defaults are the shipped model's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    /// Model name (default `sanctuary`).
+    pub name: String,
+    /// Model semantic version (default `1.0.0`).
+    pub version: String,
+    /// Text analysis.
+    pub analyzer: AnalyzerConfig,
+    /// TF-IDF.
+    pub tfidf: TfidfParams,
+    /// Classifier.
+    pub logreg: LogRegParams,
+    /// Cross-validation folds; 0 skips cross-validation (default 5).
+    pub cv_folds: usize,
+    /// Seed for fold assignment (default 42).
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self {
+            name: "sanctuary".into(),
+            version: "1.0.0".into(),
+            analyzer: AnalyzerConfig::default(),
+            tfidf: TfidfParams {
+                min_df: 2,
+                ..TfidfParams::default()
+            },
+            logreg: LogRegParams::default(),
+            cv_folds: 5,
+            seed: 42,
+        }
+    }
+}
+
+/// Why training failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// The analyzer configuration is invalid.
+    #[error("analyzer: {0}")]
+    Analyzer(#[from] AnalyzerError),
+    /// TF-IDF parameters are invalid or fitting failed.
+    #[error("tf-idf: {0}")]
+    Tfidf(#[from] TfidfError),
+    /// Classifier parameters are invalid or fitting failed.
+    #[error("classifier: {0}")]
+    LogReg(#[from] LogRegError),
+    /// Fewer than two labels occur in the data.
+    #[error("need at least two labels in the training data, found {found}")]
+    TooFewClasses {
+        /// Labels present.
+        found: usize,
+    },
+    /// A label has fewer examples than cross-validation folds.
+    #[error("label {label} has {count} examples, fewer than the {folds} cross-validation folds (lower --cv)")]
+    ClassTooSmall {
+        /// The label.
+        label: Label,
+        /// Its examples.
+        count: usize,
+        /// Folds asked for.
+        folds: usize,
+    },
+    /// Cross-validation needs at least two folds.
+    #[error("--cv must be 0 (skip) or at least 2, got 1")]
+    OneFold,
+}
+
+/// Progress reported while training.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Fold `fold` of `folds` finished with this macro-F1.
+    Fold {
+        /// 1-based fold.
+        fold: usize,
+        /// Total folds.
+        folds: usize,
+        /// Its macro-F1.
+        macro_f1: f64,
+    },
+    /// The final fit on all data starts.
+    FinalFit,
+}
+
+/// A trained model and its cross-validation report.
+#[derive(Debug)]
+pub struct Trained {
+    /// The model (not yet saved: its checksum is empty).
+    pub model: StanceModel,
+    /// Cross-validation results, unless skipped.
+    pub cv: Option<CvReport>,
+}
+
+/// Fits analyzer config, TF-IDF and classifier on `texts` (no cross-validation).
+pub fn fit(
+    params: &TrainParams,
+    texts: &[&str],
+    labels: &[Label],
+    meta: ModelMeta,
+) -> Result<StanceModel, TrainError> {
+    let analyzer = Analyzer::new(params.analyzer.clone())?;
+    let tfidf_params = params.tfidf.check()?;
+    let lr_params = params.logreg.check()?;
+    let (tfidf, x) = tfidf_params.fit_transform(&analyzer, texts)?;
+    let y: Vec<usize> = labels.iter().map(|l| l.index()).collect();
+    let logreg = lr_params.fit(&x, &y, Label::ALL.len(), None)?;
+    Ok(StanceModel {
+        meta,
+        analyzer,
+        tfidf,
+        logreg,
+        logreg_params: params.logreg.clone(),
+        checksum: String::new(),
+    })
+}
+
+/// Trains on a dataset: checks it, cross-validates (unless `cv_folds` is 0),
+/// then fits on everything.
+pub fn train(
+    params: &TrainParams,
+    data: &Dataset,
+    mut progress: impl FnMut(Progress),
+) -> Result<Trained, TrainError> {
+    // Check every parameter before any work.
+    Analyzer::new(params.analyzer.clone())?;
+    params.tfidf.check()?;
+    params.logreg.check()?;
+    if params.cv_folds == 1 {
+        return Err(TrainError::OneFold);
+    }
+    let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
+    let labels: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
+    let mut counts: BTreeMap<Label, usize> = BTreeMap::new();
+    for &l in &labels {
+        *counts.entry(l).or_default() += 1;
+    }
+    if counts.len() < 2 {
+        return Err(TrainError::TooFewClasses {
+            found: counts.len(),
+        });
+    }
+    let k = params.cv_folds;
+    if k > 0 {
+        if let Some((&label, &count)) = counts.iter().find(|(_, &c)| c < k) {
+            return Err(TrainError::ClassTooSmall {
+                label,
+                count,
+                folds: k,
+            });
+        }
+    }
+
+    let cv = if k > 0 {
+        let folds = stratified_folds(&labels, k, params.seed);
+        let mut predicted = vec![Label::Neutral; labels.len()];
+        let mut fold_f1 = Vec::with_capacity(k);
+        for (f, test) in folds.iter().enumerate() {
+            let mut in_test = vec![false; labels.len()];
+            test.iter().for_each(|&i| in_test[i] = true);
+            let train_idx: Vec<usize> = (0..labels.len()).filter(|&i| !in_test[i]).collect();
+            let tr_texts: Vec<&str> = train_idx.iter().map(|&i| texts[i]).collect();
+            let tr_labels: Vec<Label> = train_idx.iter().map(|&i| labels[i]).collect();
+            let model = fit(params, &tr_texts, &tr_labels, placeholder_meta(params, data))?;
+            let truth: Vec<Label> = test.iter().map(|&i| labels[i]).collect();
+            let pred: Vec<Label> = test.iter().map(|&i| model.score(texts[i]).label()).collect();
+            for (&i, &p) in test.iter().zip(&pred) {
+                predicted[i] = p;
+            }
+            let macro_f1 = evaluate(&truth, &pred).macro_f1;
+            progress(Progress::Fold {
+                fold: f + 1,
+                folds: k,
+                macro_f1,
+            });
+            fold_f1.push(macro_f1);
+        }
+        Some(CvReport::new(params.seed, fold_f1, evaluate(&labels, &predicted)))
+    } else {
+        None
+    };
+
+    progress(Progress::FinalFit);
+    let mut meta = placeholder_meta(params, data);
+    meta.provenance.cv = cv.clone();
+    meta.provenance.examples_per_label = counts;
+    let model = fit(params, &texts, &labels, meta)?;
+    Ok(Trained { model, cv })
+}
+
+fn placeholder_meta(params: &TrainParams, data: &Dataset) -> ModelMeta {
+    ModelMeta {
+        name: params.name.clone(),
+        version: params.version.clone(),
+        created_at: now_rfc3339(),
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        provenance: Provenance {
+            training_file: data.path.display().to_string(),
+            training_sha256: data.sha256.clone(),
+            n_examples: data.examples.len(),
+            examples_per_label: BTreeMap::new(),
+            seed: params.seed,
+            cv: None,
+            hyperparameters: serde_json::to_value(params).unwrap_or_default(),
+        },
+    }
+}
+
+/// Current UTC time as RFC 3339 (second precision).
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -290,7 +290,8 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StanceModel, ArtifactErro
             actual,
         });
     }
-    let body: Body = serde_json::from_str(envelope.body.get()).map_err(|e| corrupted(e.to_string()))?;
+    let body: Body =
+        serde_json::from_str(envelope.body.get()).map_err(|e| corrupted(e.to_string()))?;
     let inconsistent = |detail: String| ArtifactError::Inconsistent { path: p(), detail };
     if body.labels != Label::ALL {
         return Err(inconsistent(format!(
@@ -312,7 +313,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StanceModel, ArtifactErro
     let logreg = LogReg::from_parts(lr.n_features, lr.weights, lr.intercepts, lr.fit_info)
         .map_err(|e| inconsistent(e.to_string()))?;
     if logreg.n_classes() != Label::ALL.len() {
-        return Err(inconsistent(format!("{} classes, expected 3", logreg.n_classes())));
+        return Err(inconsistent(format!(
+            "{} classes, expected 3",
+            logreg.n_classes()
+        )));
     }
     Ok(StanceModel {
         meta: body.meta,

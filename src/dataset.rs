@@ -255,9 +255,9 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
         .from_reader(bytes);
     let headers = reader.byte_headers().map_err(|e| csv_err(1, e))?.clone();
     let column = |name: &'static str| {
-        headers
-            .iter()
-            .position(|h| h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h).trim_ascii() == name.as_bytes())
+        headers.iter().position(|h| {
+            h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h).trim_ascii() == name.as_bytes()
+        })
     };
     let missing = |field| DatasetError::MissingField {
         path: path.to_path_buf(),
@@ -327,7 +327,10 @@ mod tests {
 
     #[test]
     fn reads_csv_with_quoted_multiline_text() {
-        let (_d, p) = write("a.csv", b"label,text\npro,\"Protect our\nneighbours\"\nanti,Enforce the law\n");
+        let (_d, p) = write(
+            "a.csv",
+            b"label,text\npro,\"Protect our\nneighbours\"\nanti,Enforce the law\n",
+        );
         let d = read_labeled(&p).unwrap();
         assert_eq!(d.examples.len(), 2);
         assert_eq!(d.examples[0].text, "Protect our\nneighbours");
@@ -337,18 +340,62 @@ mod tests {
     #[test]
     fn reports_each_problem_with_its_line() {
         let cases: &[(&str, &[u8], &str)] = &[
-            ("a.jsonl", b"{\"text\":\"ok\",\"label\":\"pro\"}\n{bad\n", "a.jsonl:2: invalid JSON"),
-            ("a.jsonl", b"{\"label\":\"pro\"}\n", "a.jsonl:1: missing field \"text\""),
-            ("a.jsonl", b"{\"text\":\"x\"}\n", "a.jsonl:1: missing field \"label\""),
-            ("a.jsonl", b"{\"text\":5,\"label\":\"pro\"}\n", "a.jsonl:1: field \"text\" must be a string"),
-            ("a.jsonl", b"{\"text\":\"x\",\"label\":\"maybe\"}\n", "a.jsonl:1: unknown label \"maybe\""),
-            ("a.jsonl", b"{\"text\":\"  \",\"label\":\"pro\"}\n", "a.jsonl:1: empty text"),
-            ("a.jsonl", b"{\"text\":\"ok\",\"label\":\"pro\"}\n{\"text\":\"\xff\",\"label\":\"pro\"}\n", "a.jsonl:2: not valid UTF-8"),
-            ("a.jsonl", b"[1,2]\n", "a.jsonl:1: invalid JSON: expected a JSON object"),
+            (
+                "a.jsonl",
+                b"{\"text\":\"ok\",\"label\":\"pro\"}\n{bad\n",
+                "a.jsonl:2: invalid JSON",
+            ),
+            (
+                "a.jsonl",
+                b"{\"label\":\"pro\"}\n",
+                "a.jsonl:1: missing field \"text\"",
+            ),
+            (
+                "a.jsonl",
+                b"{\"text\":\"x\"}\n",
+                "a.jsonl:1: missing field \"label\"",
+            ),
+            (
+                "a.jsonl",
+                b"{\"text\":5,\"label\":\"pro\"}\n",
+                "a.jsonl:1: field \"text\" must be a string",
+            ),
+            (
+                "a.jsonl",
+                b"{\"text\":\"x\",\"label\":\"maybe\"}\n",
+                "a.jsonl:1: unknown label \"maybe\"",
+            ),
+            (
+                "a.jsonl",
+                b"{\"text\":\"  \",\"label\":\"pro\"}\n",
+                "a.jsonl:1: empty text",
+            ),
+            (
+                "a.jsonl",
+                b"{\"text\":\"ok\",\"label\":\"pro\"}\n{\"text\":\"\xff\",\"label\":\"pro\"}\n",
+                "a.jsonl:2: not valid UTF-8",
+            ),
+            (
+                "a.jsonl",
+                b"[1,2]\n",
+                "a.jsonl:1: invalid JSON: expected a JSON object",
+            ),
             ("a.jsonl", b"\n\n", "a.jsonl: no examples"),
-            ("a.csv", b"body,label\nx,pro\n", "a.csv:1: missing field \"text\""),
-            ("a.csv", b"text,label\nx,pro\ny,pro,extra\n", "a.csv:3: invalid CSV"),
-            ("a.csv", b"text,label\nx,nope\n", "a.csv:2: unknown label \"nope\""),
+            (
+                "a.csv",
+                b"body,label\nx,pro\n",
+                "a.csv:1: missing field \"text\"",
+            ),
+            (
+                "a.csv",
+                b"text,label\nx,pro\ny,pro,extra\n",
+                "a.csv:3: invalid CSV",
+            ),
+            (
+                "a.csv",
+                b"text,label\nx,nope\n",
+                "a.csv:2: unknown label \"nope\"",
+            ),
         ];
         for (name, bytes, want) in cases {
             let (_d, p) = write(name, bytes);

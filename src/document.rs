@@ -155,8 +155,11 @@ impl<'a> Offsets<'a> {
 mod tests {
     use super::*;
 
-    fn texts<'a>(text: &'a str, max: usize) -> Vec<&'a str> {
-        paragraphs(text, max).into_iter().map(|r| &text[r]).collect()
+    fn texts(text: &str, max: usize) -> Vec<&str> {
+        paragraphs(text, max)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect()
     }
 
     #[test]
@@ -170,7 +173,10 @@ mod tests {
     #[test]
     fn splits_long_paragraphs_at_sentence_ends() {
         let t = "One two three. Four five six. Seven eight nine.";
-        assert_eq!(texts(t, 30), ["One two three. Four five six.", "Seven eight nine."]);
+        assert_eq!(
+            texts(t, 30),
+            ["One two three. Four five six.", "Seven eight nine."]
+        );
         for p in texts(t, 30) {
             assert!(p.chars().count() <= 30);
         }

@@ -149,12 +149,20 @@ mod tests {
 
     #[test]
     fn argmax_runner_up_margin_and_index() {
-        let p = Probabilities { pro: 0.5, anti: 0.2, neutral: 0.3 };
+        let p = Probabilities {
+            pro: 0.5,
+            anti: 0.2,
+            neutral: 0.3,
+        };
         assert_eq!(p.label(), Label::Pro);
         assert_eq!(p.runner_up(), Label::Neutral);
         assert!((p.margin() - 0.2).abs() < 1e-12);
         assert!((p.stance_index() - 0.3).abs() < 1e-12);
-        let tie = Probabilities { pro: 0.4, anti: 0.4, neutral: 0.2 };
+        let tie = Probabilities {
+            pro: 0.4,
+            anti: 0.4,
+            neutral: 0.2,
+        };
         assert_eq!(tie.label(), Label::Anti);
         assert_eq!(tie.runner_up(), Label::Pro);
     }

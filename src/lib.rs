@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod batch;
 pub mod cli;
 pub mod dataset;
 pub mod document;
@@ -31,6 +32,7 @@ pub mod features;
 pub mod label;
 pub mod model;
 pub mod pipeline;
+pub mod server;
 pub mod telemetry;
 pub mod text;
 pub mod train;

@@ -127,6 +127,20 @@ pub enum ScoreError {
     EmptyText,
 }
 
+/// One paragraph after analysis, as the explainer needs it.
+struct AnalysedParagraph<'a> {
+    /// The paragraph's text.
+    text: &'a str,
+    /// Byte offset of the paragraph in the document.
+    base: usize,
+    /// Its tokens (offsets relative to `text`).
+    tokens: &'a [Token],
+    /// `(feature, first token, last token)` of each feature's first occurrence.
+    term_spans: &'a [(u32, usize, usize)],
+    /// Its TF-IDF row.
+    features: &'a SparseVec,
+}
+
 /// A trained stance model. Immutable and `Send + Sync`: share it behind an `Arc`.
 #[derive(Debug)]
 pub struct StanceModel {
@@ -220,7 +234,14 @@ impl StanceModel {
             let p = self.score_features(x.view());
             if want_spans {
                 let para = &text[r.clone()];
-                let raw = self.explain_row(&x, &p, para, &tokens, &spans_of_terms, r.start, opts.explain);
+                let analysed = AnalysedParagraph {
+                    text: para,
+                    base: r.start,
+                    tokens: &tokens,
+                    term_spans: &spans_of_terms,
+                    features: &x,
+                };
+                let raw = self.explain_row(&analysed, &p, opts.explain);
                 for c in raw.toward.iter().chain(&raw.against) {
                     edges.push(c.start);
                     edges.push(c.end);
@@ -286,16 +307,8 @@ impl StanceModel {
     /// Exact decomposition of `ln(P(label)/P(runner_up))` over the present
     /// features of one paragraph (`para`). Offsets in the result are byte offsets into the document
     /// (`base` is the paragraph's start); the caller converts them.
-    fn explain_row(
-        &self,
-        x: &SparseVec,
-        p: &Probabilities,
-        para: &str,
-        tokens: &[Token],
-        spans: &[(u32, usize, usize)],
-        base: usize,
-        k: usize,
-    ) -> Explanation {
+    fn explain_row(&self, a: &AnalysedParagraph<'_>, p: &Probabilities, k: usize) -> Explanation {
+        let (x, para, tokens, spans, base) = (a.features, a.text, a.tokens, a.term_spans, a.base);
         let (label, other) = (p.label(), p.runner_up());
         let (li, oi) = (label.index(), other.index());
         let intercept = self.logreg.intercepts()[li] - self.logreg.intercepts()[oi];

@@ -177,9 +177,17 @@ pub fn train(
             let train_idx: Vec<usize> = (0..labels.len()).filter(|&i| !in_test[i]).collect();
             let tr_texts: Vec<&str> = train_idx.iter().map(|&i| texts[i]).collect();
             let tr_labels: Vec<Label> = train_idx.iter().map(|&i| labels[i]).collect();
-            let model = fit(params, &tr_texts, &tr_labels, placeholder_meta(params, data))?;
+            let model = fit(
+                params,
+                &tr_texts,
+                &tr_labels,
+                placeholder_meta(params, data),
+            )?;
             let truth: Vec<Label> = test.iter().map(|&i| labels[i]).collect();
-            let pred: Vec<Label> = test.iter().map(|&i| model.score(texts[i]).label()).collect();
+            let pred: Vec<Label> = test
+                .iter()
+                .map(|&i| model.score(texts[i]).label())
+                .collect();
             for (&i, &p) in test.iter().zip(&pred) {
                 predicted[i] = p;
             }
@@ -191,7 +199,11 @@ pub fn train(
             });
             fold_f1.push(macro_f1);
         }
-        Some(CvReport::new(params.seed, fold_f1, evaluate(&labels, &predicted)))
+        Some(CvReport::new(
+            params.seed,
+            fold_f1,
+            evaluate(&labels, &predicted),
+        ))
     } else {
         None
     };

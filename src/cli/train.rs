@@ -119,7 +119,10 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     if args.out.is_dir() {
-        bail!("--out {} is a directory; give a file path", args.out.display());
+        bail!(
+            "--out {} is a directory; give a file path",
+            args.out.display()
+        );
     }
     eprintln!(
         "training on {} examples from {}",
@@ -177,7 +180,11 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         trained.model.id(),
         trained.model.tfidf().n_features(),
         info.iterations,
-        if info.converged { "" } else { ", not converged" },
+        if info.converged {
+            ""
+        } else {
+            ", not converged"
+        },
         rp.display()
     )?;
     Ok(ExitCode::SUCCESS)

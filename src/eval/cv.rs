@@ -29,7 +29,11 @@ impl CvReport {
         let k = fold_macro_f1.len();
         let mean = fold_macro_f1.iter().sum::<f64>() / k.max(1) as f64;
         let var = if k > 1 {
-            fold_macro_f1.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / (k - 1) as f64
+            fold_macro_f1
+                .iter()
+                .map(|f| (f - mean).powi(2))
+                .sum::<f64>()
+                / (k - 1) as f64
         } else {
             0.0
         };
@@ -69,8 +73,7 @@ pub fn stratified_folds(labels: &[Label], k: usize, seed: u64) -> Vec<Vec<usize>
     let k = k.max(1);
     let mut rng = SplitMix64(seed);
     let mut folds = vec![Vec::new(); k];
-    let mut offset = 0;
-    for l in Label::ALL {
+    for (offset, l) in Label::ALL.into_iter().enumerate() {
         let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == l).collect();
         for i in (1..idx.len()).rev() {
             let j = rng.below(i + 1);
@@ -79,7 +82,6 @@ pub fn stratified_folds(labels: &[Label], k: usize, seed: u64) -> Vec<Vec<usize>
         for (n, i) in idx.into_iter().enumerate() {
             folds[(n + offset) % k].push(i);
         }
-        offset += 1;
     }
     for f in &mut folds {
         f.sort_unstable();
@@ -100,7 +102,11 @@ mod tests {
         assert_eq!(all, (0..30).collect::<Vec<_>>());
         for f in &folds {
             for l in Label::ALL {
-                assert_eq!(f.iter().filter(|&&i| labels[i] == l).count(), 2, "fold {f:?}");
+                assert_eq!(
+                    f.iter().filter(|&&i| labels[i] == l).count(),
+                    2,
+                    "fold {f:?}"
+                );
             }
         }
     }
@@ -108,8 +114,14 @@ mod tests {
     #[test]
     fn same_seed_same_folds_other_seed_other_folds() {
         let labels: Vec<Label> = (0..60).map(|i| Label::ALL[i % 3]).collect();
-        assert_eq!(stratified_folds(&labels, 4, 1), stratified_folds(&labels, 4, 1));
-        assert_ne!(stratified_folds(&labels, 4, 1), stratified_folds(&labels, 4, 2));
+        assert_eq!(
+            stratified_folds(&labels, 4, 1),
+            stratified_folds(&labels, 4, 1)
+        );
+        assert_ne!(
+            stratified_folds(&labels, 4, 1),
+            stratified_folds(&labels, 4, 2)
+        );
     }
 
     #[test]

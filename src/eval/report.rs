@@ -62,8 +62,16 @@ pub fn evaluate(truth: &[Label], predicted: &[Label]) -> Report {
         let support: usize = matrix[i].iter().sum();
         let predicted: usize = (0..3).map(|r| matrix[r][i]).sum();
         let tp = matrix[i][i] as f64;
-        let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-        let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+        let precision = if predicted > 0 {
+            tp / predicted as f64
+        } else {
+            0.0
+        };
+        let recall = if support > 0 {
+            tp / support as f64
+        } else {
+            0.0
+        };
         let f1 = if precision + recall > 0.0 {
             2.0 * precision * recall / (precision + recall)
         } else {
@@ -89,7 +97,11 @@ pub fn evaluate(truth: &[Label], predicted: &[Label]) -> Report {
     };
     Report {
         n,
-        accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
+        accuracy: if n > 0 {
+            correct as f64 / n as f64
+        } else {
+            0.0
+        },
         macro_f1,
         per_class,
         confusion: Confusion {
@@ -108,7 +120,11 @@ impl Report {
             "n = {}   accuracy = {:.3}   macro-F1 = {:.3}",
             self.n, self.accuracy, self.macro_f1
         );
-        let _ = writeln!(s, "{:<8} {:>9} {:>7} {:>7} {:>8}", "label", "precision", "recall", "f1", "support");
+        let _ = writeln!(
+            s,
+            "{:<8} {:>9} {:>7} {:>7} {:>8}",
+            "label", "precision", "recall", "f1", "support"
+        );
         for (l, c) in &self.per_class {
             let _ = writeln!(
                 s,
@@ -146,7 +162,10 @@ mod tests {
     fn computes_hand_checked_metrics() {
         // truth:  pro pro anti anti neutral
         // pred:   pro anti anti anti pro
-        let r = evaluate(&[Pro, Pro, Anti, Anti, Neutral], &[Pro, Anti, Anti, Anti, Pro]);
+        let r = evaluate(
+            &[Pro, Pro, Anti, Anti, Neutral],
+            &[Pro, Anti, Anti, Anti, Pro],
+        );
         assert_eq!(r.n, 5);
         assert!((r.accuracy - 0.6).abs() < 1e-12);
         let pro = r.per_class[&Pro];
@@ -168,7 +187,10 @@ mod tests {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         for key in ["precision", "recall", "f1", "support"] {
-            assert!(v["per_class"]["pro"].get(key).is_some(), "missing per_class.pro.{key}");
+            assert!(
+                v["per_class"]["pro"].get(key).is_some(),
+                "missing per_class.pro.{key}"
+            );
         }
         assert!(r.to_table().contains("macro-F1"));
     }

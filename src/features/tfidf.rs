@@ -441,7 +441,13 @@ mod tests {
         // doc 0: ice tf 2 -> 1 + ln 2; jail tf 1.
         let (x_ice, x_jail) = ((1.0 + 2.0f64.ln()) * idf_common, idf_jail);
         let norm = (x_ice * x_ice + x_jail * x_jail).sqrt();
-        let row = dense(&t, &SparseVec { indices: m.row(0).indices.to_vec(), values: m.row(0).values.to_vec() });
+        let row = dense(
+            &t,
+            &SparseVec {
+                indices: m.row(0).indices.to_vec(),
+                values: m.row(0).values.to_vec(),
+            },
+        );
         assert!((row["ice"] - x_ice / norm).abs() < 1e-12);
         assert!((row["jail"] - x_jail / norm).abs() < 1e-12);
         // doc 2: a single term normalises to 1.
@@ -456,7 +462,11 @@ mod tests {
             smooth_idf: false,
             ..TfidfParams::default()
         };
-        let (t, m) = params.check().unwrap().fit_transform(&a, &["a a b", "b"]).unwrap();
+        let (t, m) = params
+            .check()
+            .unwrap()
+            .fit_transform(&a, &["a a b", "b"])
+            .unwrap();
         let idf_a = 2.0f64.ln() + 1.0;
         assert!((t.idf()[0] - idf_a).abs() < 1e-12);
         assert_eq!(t.idf()[1], 1.0);
@@ -473,7 +483,11 @@ mod tests {
             "The council voted to limit cooperation with ICE.",
             "Advocates rallied; the sheriff declined to comment.",
         ];
-        let (t, m) = TfidfParams::default().check().unwrap().fit_transform(&a, &docs).unwrap();
+        let (t, m) = TfidfParams::default()
+            .check()
+            .unwrap()
+            .fit_transform(&a, &docs)
+            .unwrap();
         for (i, d) in docs.iter().enumerate() {
             let alone = t.transform(&a, d);
             assert_eq!(alone.indices, m.row(i).indices, "doc {i}");
@@ -487,23 +501,42 @@ mod tests {
     fn prunes_by_df_and_max_features() {
         let a = plain_unigrams();
         let docs = ["a b c", "a b", "a d", "a"];
-        let p = TfidfParams { min_df: 2, ..TfidfParams::default() };
+        let p = TfidfParams {
+            min_df: 2,
+            ..TfidfParams::default()
+        };
         let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
         assert_eq!(t.vocabulary(), ["a", "b"]);
-        let p = TfidfParams { max_df: 0.5, ..TfidfParams::default() };
+        let p = TfidfParams {
+            max_df: 0.5,
+            ..TfidfParams::default()
+        };
         let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
         assert_eq!(t.vocabulary(), ["b", "c", "d"]);
-        let p = TfidfParams { max_features: Some(2), ..TfidfParams::default() };
+        let p = TfidfParams {
+            max_features: Some(2),
+            ..TfidfParams::default()
+        };
         let (t, _) = p.check().unwrap().fit_transform(&a, &docs).unwrap();
         assert_eq!(t.vocabulary(), ["a", "b"]);
-        let p = TfidfParams { min_df: 9, ..TfidfParams::default() };
-        assert_eq!(p.check().unwrap().fit_transform(&a, &docs).err(), Some(TfidfError::EmptyVocabulary));
+        let p = TfidfParams {
+            min_df: 9,
+            ..TfidfParams::default()
+        };
+        assert_eq!(
+            p.check().unwrap().fit_transform(&a, &docs).err(),
+            Some(TfidfError::EmptyVocabulary)
+        );
     }
 
     #[test]
     fn records_first_span_of_each_feature() {
         let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
-        let (t, _) = TfidfParams::default().check().unwrap().fit_transform(&a, &["ice jail ice"]).unwrap();
+        let (t, _) = TfidfParams::default()
+            .check()
+            .unwrap()
+            .fit_transform(&a, &["ice jail ice"])
+            .unwrap();
         let tokens = a.tokens("ice jail ice");
         let mut spans = Vec::new();
         t.transform_tokens(&a, &tokens, Some(&mut spans));
@@ -514,10 +547,39 @@ mod tests {
 
     #[test]
     fn checks_parameters_and_parts() {
-        assert_eq!(TfidfParams { min_df: 0, ..TfidfParams::default() }.check().err(), Some(TfidfError::MinDf(0)));
-        assert_eq!(TfidfParams { max_df: 1.5, ..TfidfParams::default() }.check().err(), Some(TfidfError::MaxDf(1.5)));
-        assert!(TfidfParams { max_df: f64::NAN, ..TfidfParams::default() }.check().is_err());
-        assert_eq!(TfidfParams { max_features: Some(0), ..TfidfParams::default() }.check().err(), Some(TfidfError::MaxFeatures));
+        assert_eq!(
+            TfidfParams {
+                min_df: 0,
+                ..TfidfParams::default()
+            }
+            .check()
+            .err(),
+            Some(TfidfError::MinDf(0))
+        );
+        assert_eq!(
+            TfidfParams {
+                max_df: 1.5,
+                ..TfidfParams::default()
+            }
+            .check()
+            .err(),
+            Some(TfidfError::MaxDf(1.5))
+        );
+        assert!(TfidfParams {
+            max_df: f64::NAN,
+            ..TfidfParams::default()
+        }
+        .check()
+        .is_err());
+        assert_eq!(
+            TfidfParams {
+                max_features: Some(0),
+                ..TfidfParams::default()
+            }
+            .check()
+            .err(),
+            Some(TfidfError::MaxFeatures)
+        );
         assert!(matches!(
             Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![]),
             Err(TfidfError::LengthMismatch { .. })
@@ -527,10 +589,21 @@ mod tests {
             Err(TfidfError::BadIdf { .. })
         ));
         assert!(matches!(
-            Tfidf::from_parts(TfidfParams::default(), vec!["a".into(), "a".into()], vec![1.0, 1.0]),
+            Tfidf::from_parts(
+                TfidfParams::default(),
+                vec!["a".into(), "a".into()],
+                vec![1.0, 1.0]
+            ),
             Err(TfidfError::DuplicateTerm(_))
         ));
         let a = plain_unigrams();
-        assert_eq!(TfidfParams::default().check().unwrap().fit_transform(&a, &[]).err(), Some(TfidfError::NoDocuments));
+        assert_eq!(
+            TfidfParams::default()
+                .check()
+                .unwrap()
+                .fit_transform(&a, &[])
+                .err(),
+            Some(TfidfError::NoDocuments)
+        );
     }
 }

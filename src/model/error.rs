@@ -64,8 +64,8 @@ pub enum LogRegError {
         /// Number of sample weights.
         weights: usize,
     },
-    /// A sample weight is negative or not finite (or overflows once multiplied
-    /// by its class weight and `c`).
+    /// A sample weight is negative or not finite, or makes `c` times the total
+    /// row weight overflow.
     #[error("sample weight {value} at row {index} must be finite and at least 0")]
     InvalidSampleWeight {
         /// Row of the bad weight.

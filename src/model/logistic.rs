@@ -4,13 +4,20 @@
 //!
 //! Determinism: the fit starts from zeros and every floating-point sum has a
 //! fixed order, whatever the rayon thread count. The row pass works on
-//! fixed-size chunks of [`ROW_CHUNK`] rows whose partial sums are added in
-//! chunk order; the weight gradient is computed per feature from a
-//! column-major (CSC) copy of `x`, so each entry is one sequential sum over its
-//! rows in row order, with no cross-thread reduction at all. That replaces
-//! per-chunk dense gradient buffers (`n_chunks * n_features * n_classes`
-//! floats per evaluation, 60 MB at 100k rows x 100k features x 3 classes) with
-//! one CSC copy of `x` made once per fit.
+//! fixed-size chunks of 4096 rows whose partial sums are added in chunk
+//! order; the weight gradient is computed per feature from a column-major
+//! (CSC) copy of `x`, so each entry is one sequential sum over its rows in row
+//! order, with no cross-thread reduction at all. That replaces per-chunk dense
+//! gradient buffers (`n_chunks * n_features * n_classes` floats per
+//! evaluation, 60 MB at 100k rows x 100k features x 3 classes) with one CSC
+//! copy of `x` made once per fit.
+//!
+//! Speed, measured on 100k rows x 100k features, 60 nnz per row, 3 classes,
+//! 2 shared cores, release build: one cost+gradient evaluation takes about
+//! 23 ms (42 ms before the small-class-count specialisation in
+//! `Objective::evaluate`); argmin's L-BFGS vector algebra adds about 20 ms
+//! per iteration; a fit to the default `tol` takes about 660 iterations
+//! with 1.1 evaluations each.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -43,8 +50,9 @@ pub struct FitInfo {
     /// Whether the gradient criterion set by `LogRegParams::tol` was met. `false` when `max_iter` was reached or the line search could
     /// make no more progress; the model is still the best point found.
     pub converged: bool,
-    /// Value of the penalised objective at the returned parameters, in
-    /// scikit-learn's scale: `C * weighted log-loss sum + 0.5 * ||W||^2`.
+    /// Value of the penalised objective at the returned parameters:
+    /// `C * weighted log-loss sum + 0.5 * ||W||^2`, scikit-learn's documented
+    /// objective (its solvers minimise it divided by a positive constant).
     pub objective: f64,
 }
 
@@ -197,8 +205,9 @@ impl LogReg {
 
     /// Writes the class probabilities of row `x` into `out`, without
     /// allocating: the softmax of the logits, computed after subtracting the
-    /// row's largest logit so huge logits cannot overflow. If logits overflow
-    /// to `+inf`, the probability is shared equally by the infinite ones.
+    /// row's largest logit so huge logits cannot overflow. If the largest
+    /// logit itself overflows to infinity, the classes holding it share the
+    /// probability equally.
     ///
     /// `out` must have length [`n_classes`](Self::n_classes); otherwise it is
     /// filled with NaN rather than panicking. NaN features give NaN
@@ -216,13 +225,19 @@ impl LogReg {
     }
 }
 
-/// Softmax with the maximum subtracted first.
+/// Softmax with the maximum subtracted first. When the largest logit is
+/// infinite (overflow), the logits equal to it share the probability; any NaN
+/// makes every entry NaN.
 fn softmax_in_place(v: &mut [f64]) {
+    if v.iter().any(|l| l.is_nan()) {
+        v.fill(f64::NAN);
+        return;
+    }
     let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::INFINITY {
-        let n_inf = v.iter().filter(|&&l| l == f64::INFINITY).count() as f64;
+    if max.is_infinite() {
+        let n_max = v.iter().filter(|&&l| l == max).count() as f64;
         for l in v.iter_mut() {
-            *l = if *l == f64::INFINITY { 1.0 / n_inf } else { 0.0 };
+            *l = if *l == max { 1.0 / n_max } else { 0.0 };
         }
         return;
     }
@@ -248,8 +263,9 @@ impl ValidLogRegParams {
     /// `max_iter` iterations, or when the line search can make no progress
     /// (both not converged, not errors).
     ///
-    /// A class in `0..n_classes` that never occurs in `y` gets zero weights
-    /// and a large negative intercept.
+    /// A class in `0..n_classes` that never occurs in `y` is still fitted:
+    /// its probabilities are pushed toward zero (with intercepts, its
+    /// unpenalised intercept goes strongly negative).
     ///
     /// # Errors
     /// Inputs are checked before any maths: [`EmptyData`](LogRegError::EmptyData),
@@ -376,11 +392,13 @@ fn validate(
         ClassWeight::None => vec![1.0; n_classes],
     };
     let mut row_weights = Vec::with_capacity(rows);
+    let mut total = 0.0;
     for (index, &label) in y.iter().enumerate() {
         let value = sample_weight.map_or(1.0, |w| w[index]);
         let s = value * class_weight[label];
-        // `s * c` must stay finite too, or the loss would overflow.
-        if !(value.is_finite() && value >= 0.0 && (s * params.c).is_finite()) {
+        total += s;
+        // `c` times the total weight must stay finite too, or the loss overflows.
+        if !(value.is_finite() && value >= 0.0 && (total * params.c).is_finite()) {
             return Err(LogRegError::InvalidSampleWeight { index, value });
         }
         row_weights.push(s);
@@ -540,7 +558,22 @@ impl<'a> Objective<'a> {
     /// One pass over the rows (logits, loss, residuals `s_i * (p_i - onehot(y_i))`)
     /// and one over the columns (weight gradient `C * X^T R + W`).
     fn evaluate(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let k = self.n_classes;
+        // Specialising on small class counts keeps the per-entry accumulators
+        // in registers: 1.8x faster evaluations for 3 classes on 100k x 100k
+        // with 60 nnz per row (42 ms -> 23 ms, see the module doc).
+        match self.n_classes {
+            2 => self.evaluate_k::<2>(theta),
+            3 => self.evaluate_k::<3>(theta),
+            4 => self.evaluate_k::<4>(theta),
+            _ => self.evaluate_k::<0>(theta),
+        }
+    }
+
+    /// [`evaluate`](Self::evaluate) with the class count `K` known at compile
+    /// time, or read from `self.n_classes` when `K == 0`. The arithmetic, and
+    /// so every bit of the result, is the same either way.
+    fn evaluate_k<const K: usize>(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let k = if K == 0 { self.n_classes } else { K };
         let n_weights = self.n_features * k;
         let (w, b) = theta.split_at(n_weights);
         let mut residuals = vec![0.0; self.x.n_rows() * k];
@@ -548,7 +581,7 @@ impl<'a> Objective<'a> {
         let chunks: Vec<ChunkSums> = residuals
             .par_chunks_mut(ROW_CHUNK * k)
             .enumerate()
-            .map(|(chunk, r)| self.row_chunk(chunk * ROW_CHUNK, w, b, r))
+            .map(|(chunk, r)| self.row_chunk::<K>(chunk * ROW_CHUNK, w, b, r))
             .collect();
         let mut loss = 0.0;
         let mut residual_sum = vec![0.0; k];
@@ -565,7 +598,7 @@ impl<'a> Objective<'a> {
             .zip(w.par_chunks(COL_CHUNK * k))
             .enumerate()
             .for_each(|(chunk, (g, wc))| {
-                self.column_chunk(chunk * COL_CHUNK, wc, &residuals, g);
+                self.column_chunk::<K>(chunk * COL_CHUNK, wc, &residuals, g);
             });
         for (g, s) in gb.iter_mut().zip(&residual_sum) {
             *g = self.c * s;
@@ -575,12 +608,24 @@ impl<'a> Objective<'a> {
         (self.c * loss + penalty, gradient)
     }
 
-    /// Loss and residuals of rows `row0..row0 + residuals.len() / K`.
-    fn row_chunk(&self, row0: usize, w: &[f64], b: &[f64], residuals: &mut [f64]) -> ChunkSums {
-        let k = self.n_classes;
+    /// Loss and residuals of rows `row0..row0 + residuals.len() / k`.
+    fn row_chunk<const K: usize>(
+        &self,
+        row0: usize,
+        w: &[f64],
+        b: &[f64],
+        residuals: &mut [f64],
+    ) -> ChunkSums {
+        let k = if K == 0 { self.n_classes } else { K };
         let mut loss = 0.0;
         let mut residual_sum = vec![0.0; k];
-        let mut logits = vec![0.0; k];
+        let mut logits_fixed = [0.0; K];
+        let mut logits_dynamic = vec![0.0; if K == 0 { k } else { 0 }];
+        let logits: &mut [f64] = if K == 0 {
+            &mut logits_dynamic
+        } else {
+            &mut logits_fixed
+        };
         for (offset, r) in residuals.chunks_exact_mut(k).enumerate() {
             let i = row0 + offset;
             let s = self.row_weights[i];
@@ -600,7 +645,7 @@ impl<'a> Objective<'a> {
             }
             let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut sum = 0.0;
-            for (p, &l) in r.iter_mut().zip(&logits) {
+            for (p, &l) in r.iter_mut().zip(logits.iter()) {
                 *p = (l - max).exp();
                 sum += *p;
             }
@@ -620,21 +665,38 @@ impl<'a> Objective<'a> {
     }
 
     /// Weight gradient `C * sum_i x_ij r_i + w_j` for features
-    /// `col0..col0 + g.len() / K`; each sum runs over rows in order.
-    fn column_chunk(&self, col0: usize, w: &[f64], residuals: &[f64], g: &mut [f64]) {
-        let k = self.n_classes;
+    /// `col0..col0 + g.len() / k`; each sum runs over rows in order.
+    fn column_chunk<const K: usize>(
+        &self,
+        col0: usize,
+        w: &[f64],
+        residuals: &[f64],
+        g: &mut [f64],
+    ) {
+        let k = if K == 0 { self.n_classes } else { K };
+        let mut acc_fixed = [0.0; K];
+        let mut acc_dynamic = vec![0.0; if K == 0 { k } else { 0 }];
+        let acc: &mut [f64] = if K == 0 {
+            &mut acc_dynamic
+        } else {
+            &mut acc_fixed
+        };
         for (offset, (gj, wj)) in g.chunks_exact_mut(k).zip(w.chunks_exact(k)).enumerate() {
             let j = col0 + offset;
             let (start, end) = (self.xt.col_ptr[j], self.xt.col_ptr[j + 1]);
-            for (&i, &v) in self.xt.rows[start..end].iter().zip(&self.xt.values[start..end]) {
+            acc.fill(0.0);
+            for (&i, &v) in self.xt.rows[start..end]
+                .iter()
+                .zip(&self.xt.values[start..end])
+            {
                 let i = i as usize;
                 let ri = &residuals[i * k..i * k + k];
-                for (acc, &rv) in gj.iter_mut().zip(ri) {
-                    *acc += v * rv;
+                for (a, &rv) in acc.iter_mut().zip(ri) {
+                    *a += v * rv;
                 }
             }
-            for (acc, &wv) in gj.iter_mut().zip(wj) {
-                *acc = self.c * *acc + wv;
+            for ((gv, &a), &wv) in gj.iter_mut().zip(acc.iter()).zip(wj) {
+                *gv = self.c * a + wv;
             }
         }
     }
@@ -670,7 +732,12 @@ struct RelativeGradientStop {
     tol: f64,
     threshold: f64,
     converged: bool,
+    flat_iterations: u32,
 }
+
+/// Consecutive iterations without a measurable decrease of the objective
+/// after which the fit stops unconverged.
+const MAX_FLAT_ITERATIONS: u32 = 5;
 
 impl RelativeGradientStop {
     fn new(inner: Lbfgs, tol: f64) -> Self {
@@ -679,6 +746,7 @@ impl RelativeGradientStop {
             tol,
             threshold: tol,
             converged: false,
+            flat_iterations: 0,
         }
     }
 }
@@ -718,9 +786,18 @@ impl Solver<Objective<'_>, LbfgsState> for RelativeGradientStop {
             self.converged = true;
             return TerminationStatus::Terminated(TerminationReason::SolverConverged);
         }
-        // No measurable progress: the line search is at machine precision.
+        // No measurable progress for several iterations in a row: the
+        // objective is at machine precision even if the gradient is not yet
+        // below tolerance. (One flat iteration is normal near the optimum:
+        // stopping on the first cost an f64 step too small to show cut a
+        // C=10 oracle fit off at gradient 3.7e-6 against a 3e-6 threshold.)
         let (prev, cost) = (state.get_prev_cost(), state.get_cost());
         if (prev - cost).abs() <= f64::EPSILON * cost.abs() {
+            self.flat_iterations += 1;
+        } else {
+            self.flat_iterations = 0;
+        }
+        if self.flat_iterations >= MAX_FLAT_ITERATIONS {
             return TerminationStatus::Terminated(TerminationReason::SolverExit(
                 "objective stopped decreasing".to_owned(),
             ));
@@ -792,32 +869,59 @@ mod tests {
 
     #[test]
     fn gradient_matches_central_finite_differences() {
-        let (x, y) = random_problem(40, 6, 3, 0.5, 7);
-        let mut rng = Lcg(99);
-        let sample_weight: Vec<f64> = (0..40).map(|_| 0.2 + 2.0 * rng.next()).collect();
-        let params = LogRegParams::default()
-            .c(0.7)
-            .class_weight(ClassWeight::Balanced)
-            .check()
-            .unwrap();
-        let row_weights = validate(&params, &x, &y, 3, Some(&sample_weight)).unwrap();
-        let objective = Objective::new(&x, &y, 3, row_weights, 0.7, true);
-        let theta: Vec<f64> = (0..objective.n_params())
-            .map(|_| 2.0 * rng.next() - 1.0)
-            .collect();
-        let (_, gradient) = objective.evaluate(&theta);
-        assert_eq!(gradient.len(), 7 * 3);
-        let h = 1e-6;
-        for (p, &g) in gradient.iter().enumerate() {
-            let mut plus = theta.clone();
-            plus[p] += h;
-            let mut minus = theta.clone();
-            minus[p] -= h;
-            let numeric = (objective.evaluate(&plus).0 - objective.evaluate(&minus).0) / (2.0 * h);
-            assert!(
-                (numeric - g).abs() <= 1e-6 * (1.0 + g.abs()),
-                "parameter {p}: analytic {g}, numeric {numeric}"
-            );
+        // 3 classes take the specialised path, 5 the generic one.
+        for k in [3, 5] {
+            let (x, y) = random_problem(40, 6, k, 0.5, 7);
+            let mut rng = Lcg(99);
+            let sample_weight: Vec<f64> = (0..40).map(|_| 0.2 + 2.0 * rng.next()).collect();
+            let params = LogRegParams::default()
+                .c(0.7)
+                .class_weight(ClassWeight::Balanced)
+                .check()
+                .unwrap();
+            let row_weights = validate(&params, &x, &y, k, Some(&sample_weight)).unwrap();
+            let objective = Objective::new(&x, &y, k, row_weights, 0.7, true);
+            let theta: Vec<f64> = (0..objective.n_params())
+                .map(|_| 2.0 * rng.next() - 1.0)
+                .collect();
+            let (_, gradient) = objective.evaluate(&theta);
+            assert_eq!(gradient.len(), 7 * k);
+            let h = 1e-6;
+            for (p, &g) in gradient.iter().enumerate() {
+                let mut plus = theta.clone();
+                plus[p] += h;
+                let mut minus = theta.clone();
+                minus[p] -= h;
+                let numeric =
+                    (objective.evaluate(&plus).0 - objective.evaluate(&minus).0) / (2.0 * h);
+                assert!(
+                    (numeric - g).abs() <= 1e-6 * (1.0 + g.abs()),
+                    "k={k} parameter {p}: analytic {g}, numeric {numeric}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn specialised_and_generic_evaluations_are_bit_identical() {
+        for k in [2, 3, 4] {
+            let (x, y) = random_problem(300, 9, k, 0.4, 13);
+            let params = LogRegParams::default().check().unwrap();
+            let row_weights = validate(&params, &x, &y, k, None).unwrap();
+            let objective = Objective::new(&x, &y, k, row_weights, 1.3, true);
+            let mut rng = Lcg(4);
+            let theta: Vec<f64> = (0..objective.n_params())
+                .map(|_| rng.next() - 0.5)
+                .collect();
+            let fixed = match k {
+                2 => objective.evaluate_k::<2>(&theta),
+                3 => objective.evaluate_k::<3>(&theta),
+                _ => objective.evaluate_k::<4>(&theta),
+            };
+            let generic = objective.evaluate_k::<0>(&theta);
+            assert_eq!(fixed.0.to_bits(), generic.0.to_bits(), "k={k} cost");
+            let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fixed.1), bits(&generic.1), "k={k} gradient");
         }
     }
 
@@ -827,7 +931,9 @@ mod tests {
         let params = LogRegParams::default().c(2.0).check().unwrap();
         let row_weights = validate(&params, &x, &y, 3, None).unwrap();
         let objective = Objective::new(&x, &y, 3, row_weights, 2.0, true);
-        let theta: Vec<f64> = (0..objective.n_params()).map(|p| 0.1 * p as f64 - 0.5).collect();
+        let theta: Vec<f64> = (0..objective.n_params())
+            .map(|p| 0.1 * p as f64 - 0.5)
+            .collect();
         let dense = x.to_dense();
         let mut expected = 0.0;
         for (row, &label) in dense.iter().zip(&y) {
@@ -839,7 +945,10 @@ mod tests {
         }
         expected += 0.5 * theta[..12].iter().map(|v| v * v).sum::<f64>();
         let (cost, _) = objective.evaluate(&theta);
-        assert!((cost - expected).abs() < 1e-10 * expected.abs(), "{cost} vs {expected}");
+        assert!(
+            (cost - expected).abs() < 1e-10 * expected.abs(),
+            "{cost} vs {expected}"
+        );
     }
 
     #[test]
@@ -916,18 +1025,45 @@ mod tests {
             one_hot_row(0, 1e10), // overflows to [+inf, -inf, 0]
             one_hot_row(1, -1e10),
             SparseVec::default(), // only intercepts: [0, 1e6, -1e6]
+            SparseVec {
+                indices: vec![0, 1],
+                values: vec![1e10, 1e10], // [inf - inf, ...]: NaN, see below
+            },
         ];
-        for (case, row) in rows.iter().enumerate() {
+        for (case, row) in rows.iter().take(4).enumerate() {
             let p = model.predict_proba(row.view());
             assert!(p.iter().all(|v| v.is_finite()), "case {case}: {p:?}");
-            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12, "case {case}: {p:?}");
+            assert!(
+                (p.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+                "case {case}: {p:?}"
+            );
         }
         let mut logits = [0.0; 3];
         model.decision_function(rows[3].view(), &mut logits);
         assert_eq!(logits, [0.0, 1e6, -1e6]);
+        // Overflow to +inf on both sides of a sum is undefined: NaN, not a panic.
+        assert!(model
+            .predict_proba(rows[4].view())
+            .iter()
+            .all(|v| v.is_nan()));
+        // Every logit overflowing to -inf: the tie is shared.
+        let all_low = LogReg::from_parts(
+            1,
+            vec![-1e300, -1e300],
+            vec![0.0, 0.0],
+            model.fit_info().clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            all_low.predict_proba(one_hot_row(0, 1e10).view()),
+            vec![0.5, 0.5]
+        );
         let mut wrong = [0.0; 2];
         model.predict_proba_into(rows[0].view(), &mut wrong);
-        assert!(wrong.iter().all(|v| v.is_nan()), "wrong-length out is NaN-filled");
+        assert!(
+            wrong.iter().all(|v| v.is_nan()),
+            "wrong-length out is NaN-filled"
+        );
     }
 
     #[test]
@@ -1101,7 +1237,14 @@ mod tests {
         )
         .unwrap();
         let empty = CsrMatrix::new(2);
-        type Case<'a> = (&'a str, &'a CsrMatrix, &'a [usize], usize, Option<&'a [f64]>, LogRegError);
+        type Case<'a> = (
+            &'a str,
+            &'a CsrMatrix,
+            &'a [usize],
+            usize,
+            Option<&'a [f64]>,
+            LogRegError,
+        );
         let cases: Vec<Case> = vec![
             ("no rows", &empty, &[], 2, None, LogRegError::EmptyData),
             (
@@ -1138,7 +1281,10 @@ mod tests {
                 &[0, 1],
                 2,
                 Some(&[1.0, 1.0, 1.0]),
-                LogRegError::SampleWeightLength { rows: 2, weights: 3 },
+                LogRegError::SampleWeightLength {
+                    rows: 2,
+                    weights: 3,
+                },
             ),
             (
                 "negative weight",
@@ -1167,7 +1313,7 @@ mod tests {
                 &x,
                 &[0, 1],
                 2,
-                Some(&[1.0, f64::MAX]),
+                Some(&[f64::MAX, f64::MAX]),
                 LogRegError::InvalidSampleWeight {
                     index: 1,
                     value: f64::MAX,
@@ -1234,7 +1380,8 @@ mod tests {
             objective: 1.0,
         };
         assert!(LogReg::from_parts(2, vec![0.0; 4], vec![0.0; 2], info()).is_ok());
-        let cases: Vec<(&str, usize, Vec<f64>, Vec<f64>, LogRegError)> = vec![
+        type Case = (&'static str, usize, Vec<f64>, Vec<f64>, LogRegError);
+        let cases: Vec<Case> = vec![
             (
                 "weights too short",
                 2,
@@ -1276,12 +1423,23 @@ mod tests {
             ),
         ];
         for (name, f, w, b, expected) in cases {
-            assert_eq!(LogReg::from_parts(f, w, b, info()), Err(expected), "case {name}");
+            assert_eq!(
+                LogReg::from_parts(f, w, b, info()),
+                Err(expected),
+                "case {name}"
+            );
         }
-        let err = LogReg::from_parts(2, vec![0.0, f64::NAN, 0.0, 0.0], vec![0.0; 2], info())
-            .unwrap_err();
+        let err =
+            LogReg::from_parts(2, vec![0.0, f64::NAN, 0.0, 0.0], vec![0.0; 2], info()).unwrap_err();
         assert!(
-            matches!(err, LogRegError::NonFiniteParameter { what: "weights", index: 1, .. }),
+            matches!(
+                err,
+                LogRegError::NonFiniteParameter {
+                    what: "weights",
+                    index: 1,
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
@@ -1289,7 +1447,11 @@ mod tests {
     #[test]
     fn model_round_trips_through_serde_and_bad_shapes_are_refused() {
         let (x, y) = random_problem(50, 4, 3, 0.5, 2);
-        let model = LogRegParams::default().check().unwrap().fit(&x, &y, 3, None).unwrap();
+        let model = LogRegParams::default()
+            .check()
+            .unwrap()
+            .fit(&x, &y, 3, None)
+            .unwrap();
         let json = serde_json::to_string(&model).unwrap();
         let back: LogReg = serde_json::from_str(&json).unwrap();
         assert_eq!(back, model);

@@ -194,21 +194,41 @@ mod tests {
         let base = LogRegParams::default();
         let cases: Vec<(&str, LogRegParams, LogRegError)> = vec![
             ("c zero", base.clone().c(0.0), LogRegError::InvalidC(0.0)),
-            ("c negative", base.clone().c(-1.0), LogRegError::InvalidC(-1.0)),
+            (
+                "c negative",
+                base.clone().c(-1.0),
+                LogRegError::InvalidC(-1.0),
+            ),
             (
                 "c infinite",
                 base.clone().c(f64::INFINITY),
                 LogRegError::InvalidC(f64::INFINITY),
             ),
-            ("max_iter zero", base.clone().max_iter(0), LogRegError::InvalidMaxIter),
-            ("tol zero", base.clone().tol(0.0), LogRegError::InvalidTol(0.0)),
-            ("tol negative", base.clone().tol(-1e-3), LogRegError::InvalidTol(-1e-3)),
+            (
+                "max_iter zero",
+                base.clone().max_iter(0),
+                LogRegError::InvalidMaxIter,
+            ),
+            (
+                "tol zero",
+                base.clone().tol(0.0),
+                LogRegError::InvalidTol(0.0),
+            ),
+            (
+                "tol negative",
+                base.clone().tol(-1e-3),
+                LogRegError::InvalidTol(-1e-3),
+            ),
             (
                 "tol infinite",
                 base.clone().tol(f64::INFINITY),
                 LogRegError::InvalidTol(f64::INFINITY),
             ),
-            ("history zero", base.clone().history(0), LogRegError::InvalidHistory(0)),
+            (
+                "history zero",
+                base.clone().history(0),
+                LogRegError::InvalidHistory(0),
+            ),
             (
                 "history huge",
                 base.clone().history(MAX_HISTORY + 1),
@@ -230,13 +250,19 @@ mod tests {
 
     #[test]
     fn error_messages_name_the_value() {
-        let msg = LogRegParams::default().c(-2.5).check().unwrap_err().to_string();
+        let msg = LogRegParams::default()
+            .c(-2.5)
+            .check()
+            .unwrap_err()
+            .to_string();
         assert_eq!(msg, "c must be finite and greater than 0, got -2.5");
     }
 
     #[test]
     fn checking_does_not_change_the_params() {
-        let p = LogRegParams::new().c(3.0).class_weight(ClassWeight::Balanced);
+        let p = LogRegParams::new()
+            .c(3.0)
+            .class_weight(ClassWeight::Balanced);
         let v = p.check().unwrap();
         assert_eq!(v.params(), &p);
         assert_eq!(v.c, 3.0);
@@ -244,13 +270,21 @@ mod tests {
 
     #[test]
     fn params_deserialise_with_defaults_and_validate() {
-        let p: LogRegParams = serde_json::from_str(r#"{"c": 0.5, "class_weight": "balanced"}"#)
-            .unwrap();
-        assert_eq!(p, LogRegParams::default().c(0.5).class_weight(ClassWeight::Balanced));
+        let p: LogRegParams =
+            serde_json::from_str(r#"{"c": 0.5, "class_weight": "balanced"}"#).unwrap();
+        assert_eq!(
+            p,
+            LogRegParams::default()
+                .c(0.5)
+                .class_weight(ClassWeight::Balanced)
+        );
         let v: ValidLogRegParams = serde_json::from_str(r#"{"c": 2.0}"#).unwrap();
         assert_eq!(v.c, 2.0);
         assert!(serde_json::from_str::<ValidLogRegParams>(r#"{"c": -1.0}"#).is_err());
         let round = serde_json::to_string(&v).unwrap();
-        assert_eq!(serde_json::from_str::<ValidLogRegParams>(&round).unwrap(), v);
+        assert_eq!(
+            serde_json::from_str::<ValidLogRegParams>(&round).unwrap(),
+            v
+        );
     }
 }

@@ -91,7 +91,8 @@ impl Analyzer {
         let stemmer = match &config.stemmer {
             None => None,
             Some(name) => Some(Stemmer::create(
-                stemmer_algorithm(name).ok_or_else(|| AnalyzerError::UnknownStemmer(name.clone()))?,
+                stemmer_algorithm(name)
+                    .ok_or_else(|| AnalyzerError::UnknownStemmer(name.clone()))?,
             )),
         };
         let stop_words = match &config.stop_words {
@@ -241,7 +242,10 @@ mod tests {
     #[test]
     fn handles_possessives_and_contractions() {
         let a = default();
-        assert_eq!(texts(&a, "The county’s jail won’t hold them"), ["counti", "jail", "won't", "hold"]);
+        assert_eq!(
+            texts(&a, "The county’s jail won’t hold them"),
+            ["counti", "jail", "won't", "hold"]
+        );
     }
 
     #[test]
@@ -256,9 +260,20 @@ mod tests {
         let a = default();
         let tokens = a.tokens("sanctuary cities protect");
         let mut got = Vec::new();
-        a.for_each_term(&tokens, &mut String::new(), |t, i, j| got.push((t.to_string(), i, j)));
-        let want = [("sanctuari", 0, 0), ("citi", 1, 1), ("protect", 2, 2), ("sanctuari citi", 0, 1), ("citi protect", 1, 2)];
-        let want: Vec<(String, usize, usize)> = want.iter().map(|(t, i, j)| (t.to_string(), *i, *j)).collect();
+        a.for_each_term(&tokens, &mut String::new(), |t, i, j| {
+            got.push((t.to_string(), i, j))
+        });
+        let want = [
+            ("sanctuari", 0, 0),
+            ("citi", 1, 1),
+            ("protect", 2, 2),
+            ("sanctuari citi", 0, 1),
+            ("citi protect", 1, 2),
+        ];
+        let want: Vec<(String, usize, usize)> = want
+            .iter()
+            .map(|(t, i, j)| (t.to_string(), *i, *j))
+            .collect();
         assert_eq!(got, want);
     }
 
@@ -272,9 +287,14 @@ mod tests {
             ..AnalyzerConfig::default()
         };
         let a = Analyzer::new(cfg).expect("valid");
-        assert_eq!(texts(&a, "The 287 Detainers"), ["the", "<num>", "detainers"]);
+        assert_eq!(
+            texts(&a, "The 287 Detainers"),
+            ["the", "<num>", "detainers"]
+        );
         let custom = AnalyzerConfig {
-            stop_words: StopWordsConfig::Custom { words: vec!["ICE".into()] },
+            stop_words: StopWordsConfig::Custom {
+                words: vec!["ICE".into()],
+            },
             ..AnalyzerConfig::default()
         };
         let a = Analyzer::new(custom).expect("valid");
@@ -284,10 +304,35 @@ mod tests {
     #[test]
     fn rejects_bad_configurations() {
         for (cfg, want) in [
-            (AnalyzerConfig { ngram_min: 0, ..AnalyzerConfig::default() }, AnalyzerError::NgramRange { min: 0, max: 2 }),
-            (AnalyzerConfig { ngram_min: 3, ngram_max: 2, ..AnalyzerConfig::default() }, AnalyzerError::NgramRange { min: 3, max: 2 }),
-            (AnalyzerConfig { ngram_max: 9, ..AnalyzerConfig::default() }, AnalyzerError::NgramTooLarge(9)),
-            (AnalyzerConfig { stemmer: Some("klingon".into()), ..AnalyzerConfig::default() }, AnalyzerError::UnknownStemmer("klingon".into())),
+            (
+                AnalyzerConfig {
+                    ngram_min: 0,
+                    ..AnalyzerConfig::default()
+                },
+                AnalyzerError::NgramRange { min: 0, max: 2 },
+            ),
+            (
+                AnalyzerConfig {
+                    ngram_min: 3,
+                    ngram_max: 2,
+                    ..AnalyzerConfig::default()
+                },
+                AnalyzerError::NgramRange { min: 3, max: 2 },
+            ),
+            (
+                AnalyzerConfig {
+                    ngram_max: 9,
+                    ..AnalyzerConfig::default()
+                },
+                AnalyzerError::NgramTooLarge(9),
+            ),
+            (
+                AnalyzerConfig {
+                    stemmer: Some("klingon".into()),
+                    ..AnalyzerConfig::default()
+                },
+                AnalyzerError::UnknownStemmer("klingon".into()),
+            ),
         ] {
             assert_eq!(Analyzer::new(cfg).err(), Some(want));
         }

@@ -35,7 +35,11 @@ pub fn fold_apostrophes(token: &mut String) {
 
 /// Applies the number policy. Returns `false` when the token should be dropped.
 pub fn apply_number_mode(token: &mut String, mode: NumberMode) -> bool {
-    if mode == NumberMode::Keep || !token.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if mode == NumberMode::Keep
+        || !token
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return true;
     }
     if !token.chars().any(|c| c.is_ascii_digit()) {

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Parity with scikit-learn: trains our model and scikit-learn's
+# TfidfVectorizer + LogisticRegression with the same hyper-parameters on the
+# same split, feeding scikit-learn our analyzer's tokens (`stance tokenize`),
+# and prints macro-F1, train time and peak memory for both.
+#
+# Usage: scripts/compare_sklearn.sh [--sets training,shared,bench] [--n 100000]
+#            [--c 10] [--ngrams 1..2] [--min-df 2] [--max-df 1.0] [--max-features N]
+#            [--class-weight none|balanced] [--max-iter 1000] [--sk-tol matched|NUMBER]
+#            [--work DIR] [--no-build]
+#
+# Sets:
+#   training  training_data/train.jsonl -> training_data/test.jsonl (skipped if absent)
+#   shared    ../shared/datasets/usvsthem_immigration.jsonl, its own split:
+#             train+valid -> test (skipped if ../shared is absent)
+#   bench     speed: --n paragraphs (default 100,000) from scripts/make_bench_corpus,
+#             built from training_data/train.jsonl (or, until that exists, from
+#             training_data/parts/*.train.jsonl); tested on training_data/test.jsonl
+#             (or parts/*.test.jsonl)
+#   parts     training_data/parts/*.train.jsonl -> parts/*.test.jsonl (development
+#             stand-in for `training` while train.jsonl is being written; not default)
+#
+# Ours is timed with /usr/bin/time -v around the whole `stance train --cv 0`
+# process (read file, analyze, vectorize, fit, write model): wall seconds and
+# peak RSS. scikit-learn is timed in-process around vectorize + fit on
+# pre-computed tokens (so it does not pay for tokenizing); its peak RSS is
+# the process's (VmHWM) right after fit. Exit status: 0 when every bar
+# checked passes, 1 when one fails, 2 on usage or set-up errors.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+SETS="training,shared,bench"
+N=100000
+C=10
+NGRAMS="1..2"
+MIN_DF=2
+MAX_DF=1.0
+MAX_FEATURES=""
+CLASS_WEIGHT="none"
+MAX_ITER=1000
+SK_TOL="matched"
+WORK="$ROOT/target/compare-sklearn"
+BUILD=1
+VENV="$ROOT/target/bench-venv"
+REQ="$ROOT/scripts/requirements-bench.txt"
+SHARED="$ROOT/../shared/datasets/usvsthem_immigration.jsonl"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+die() { echo "compare_sklearn: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sets) SETS="$2"; shift 2 ;;
+    --n) N="$2"; shift 2 ;;
+    --c) C="$2"; shift 2 ;;
+    --ngrams) NGRAMS="$2"; shift 2 ;;
+    --min-df) MIN_DF="$2"; shift 2 ;;
+    --max-df) MAX_DF="$2"; shift 2 ;;
+    --max-features) MAX_FEATURES="$2"; shift 2 ;;
+    --class-weight) CLASS_WEIGHT="$2"; shift 2 ;;
+    --max-iter) MAX_ITER="$2"; shift 2 ;;
+    --sk-tol) SK_TOL="$2"; shift 2 ;;
+    --work) WORK="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get update && apt-get install -y time"
+
+# --- Python venv with pinned scikit-learn (reused while the pins are unchanged)
+STAMP="$VENV/.requirements.sha256"
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  echo "compare_sklearn: creating $VENV with $(basename "$REQ")" >&2
+  python3 -m venv "$VENV" || die "python3 -m venv failed"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ" || die "pip install failed"
+  echo "$want" > "$STAMP"
+fi
+PY="$VENV/bin/python"
+
+# --- Release build
+if [ "$BUILD" = 1 ]; then
+  cargo build --release --quiet || die "cargo build --release failed"
+fi
+STANCE="$ROOT/target/release/stance"
+[ -x "$STANCE" ] || die "$STANCE is missing (drop --no-build)"
+
+mkdir -p "$WORK"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/compare-sklearn.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+RESULTS=()
+
+# Field from /usr/bin/time -v output: wall seconds or peak RSS in MB.
+wall_seconds() {
+  awk -F': ' '/Elapsed \(wall clock\)/ {
+      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
+}
+peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"; }
+
+# run_set NAME TRAIN TEST: ours (timed) then scikit-learn on the same split.
+run_set() {
+  local name="$1" train="$2" test="$3" dir="$WORK/$1"
+  mkdir -p "$dir"
+  local model="$dir/model.json"
+  local args=(--data "$train" --out "$model" --cv 0 --c "$C" --ngrams "$NGRAMS"
+    --min-df "$MIN_DF" --max-df "$MAX_DF" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER")
+  [ -n "$MAX_FEATURES" ] && args+=(--max-features "$MAX_FEATURES")
+  echo "compare_sklearn: [$name] stance train on $(wc -l < "$train") examples" >&2
+  /usr/bin/time -v -o "$dir/time.txt" "$STANCE" train "${args[@]}" > "$dir/train.out" 2> "$dir/train.err" \
+    || { cat "$dir/train.err" >&2; die "[$name] stance train failed"; }
+  "$STANCE" eval --model "$model" --data "$test" --json > "$dir/eval.json" 2> "$dir/eval.err" \
+    || { cat "$dir/eval.err" >&2; die "[$name] stance eval failed"; }
+  "$STANCE" tokenize --data "$train" --model "$model" > "$TMP/$name.train.tok.jsonl" 2> "$dir/tok.err" \
+    || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
+  "$STANCE" tokenize --data "$test" --model "$model" > "$TMP/$name.test.tok.jsonl" 2>> "$dir/tok.err" \
+    || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
+  echo "compare_sklearn: [$name] scikit-learn" >&2
+  "$PY" "$ROOT/scripts/sklearn_reference.py" fit --name "$name" \
+    --train-tokens "$TMP/$name.train.tok.jsonl" --test-tokens "$TMP/$name.test.tok.jsonl" \
+    --out "$dir/result.json" --c "$C" --ngrams "$NGRAMS" --min-df "$MIN_DF" --max-df "$MAX_DF" \
+    --max-features "$MAX_FEATURES" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER" \
+    --tol "$SK_TOL" --our-model "$model" --our-report "$dir/model.report.json" \
+    --our-eval "$dir/eval.json" --our-wall "$(wall_seconds "$dir/time.txt")" \
+    --our-rss-mb "$(peak_mb "$dir/time.txt")" \
+    || die "[$name] scikit-learn run failed"
+  RESULTS+=("$dir/result.json")
+}
+
+TRAIN_JSONL="$ROOT/training_data/train.jsonl"
+TEST_JSONL="$ROOT/training_data/test.jsonl"
+
+# Test split for the bench set, and the development `parts` set.
+parts_split() { # KIND (train|test) -> path of the concatenation
+  local out="$TMP/parts.$1.jsonl"
+  [ -f "$out" ] || cat "$ROOT"/training_data/parts/*."$1".jsonl > "$out"
+  echo "$out"
+}
+
+IFS=',' read -r -a WANT <<< "$SETS"
+for set in "${WANT[@]}"; do
+  case "$set" in
+    training)
+      if [ -f "$TRAIN_JSONL" ] && [ -f "$TEST_JSONL" ]; then
+        run_set training "$TRAIN_JSONL" "$TEST_JSONL"
+      else
+        echo "compare_sklearn: [training] skipped: training_data/train.jsonl or test.jsonl is absent" >&2
+      fi ;;
+    parts)
+      compgen -G "$ROOT/training_data/parts/*.train.jsonl" > /dev/null \
+        || die "[parts] no training_data/parts/*.train.jsonl"
+      run_set parts "$(parts_split train)" "$(parts_split test)" ;;
+    shared)
+      if [ -f "$SHARED" ]; then
+        "$PY" - "$SHARED" "$TMP/shared.train.jsonl" "$TMP/shared.test.jsonl" <<'PYSPLIT' 2>/dev/null || true
+PYSPLIT
+        grep -E '"split": *"(train|valid)"' "$SHARED" > "$TMP/shared.train.jsonl"
+        grep -E '"split": *"test"' "$SHARED" > "$TMP/shared.test.jsonl"
+        run_set shared "$TMP/shared.train.jsonl" "$TMP/shared.test.jsonl"
+      else
+        echo "compare_sklearn: [shared] skipped: ../shared/datasets is absent" >&2
+      fi ;;
+    bench)
+      if [ -f "$TRAIN_JSONL" ]; then src="$TRAIN_JSONL"; else
+        echo "compare_sklearn: [bench] training_data/train.jsonl absent: recombining parts/*.train.jsonl" >&2
+        src="$(parts_split train)"
+      fi
+      if [ -f "$TEST_JSONL" ]; then btest="$TEST_JSONL"; else btest="$(parts_split test)"; fi
+      "$ROOT/scripts/make_bench_corpus" "$TMP/bench.jsonl" -n "$N" --source "$src"
+      run_set bench "$TMP/bench.jsonl" "$btest" ;;
+    *) die "unknown set '$set' (training, shared, bench, parts)" ;;
+  esac
+done
+
+[ ${#RESULTS[@]} -gt 0 ] || die "no data set was run"
+{
+  echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(uptime | sed 's/.*load average/load average/')"
+  echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL"
+  echo
+  "$PY" "$ROOT/scripts/sklearn_reference.py" table "${RESULTS[@]}"
+} | tee "$WORK/table.md"
+exit "${PIPESTATUS[0]}"

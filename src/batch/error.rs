@@ -1,0 +1,75 @@
+//! [`BatchError`]: the fatal errors of a batch run. A record that cannot be
+//! scored is not an error here: it becomes an error record in the output.
+
+use std::path::PathBuf;
+
+/// Why a batch run stopped (exit code 2). Bad records never end up here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// An input could not be opened or read.
+    #[error("{path}: {source}")]
+    Input {
+        /// The input (`-` for standard input).
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The output could not be opened, read (for `--resume`) or written.
+    #[error("{path}: {source}")]
+    Output {
+        /// The output (`-` for standard output).
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input's format could not be told from its name.
+    #[error("{path}: cannot tell the input format from the name (expected .jsonl, .ndjson, .json, .csv or .txt, optionally .gz or .zst, or a directory); pass --input-format")]
+    UnknownFormat {
+        /// The input.
+        path: PathBuf,
+    },
+    /// A CSV input has no column holding the text.
+    #[error("{path}: no column {column:?} in the CSV header (columns: {found})")]
+    MissingColumn {
+        /// The input.
+        path: PathBuf,
+        /// The column asked for (`--text-field`).
+        column: String,
+        /// The header's columns, comma separated.
+        found: String,
+    },
+    /// A `--shard` value is not `K/N` with `1 <= K <= N`.
+    #[error("invalid shard {0:?}: expected K/N with 1 <= K <= N, e.g. 3/8")]
+    BadShard(String),
+    /// `--resume` needs an output file.
+    #[error("--resume needs --output FILE (standard output cannot be resumed)")]
+    ResumeNeedsFile,
+    /// The existing output was written by another model.
+    #[error("{path}: refusing to resume: the output was scored by model {found}, but the current model is {expected}; write to a new output file")]
+    ModelMismatch {
+        /// The output file.
+        path: PathBuf,
+        /// Checksum found in the output.
+        found: String,
+        /// Checksum of the current model.
+        expected: String,
+    },
+    /// The existing output is not what this run would write.
+    #[error("{path}: refusing to resume: {detail}")]
+    NotResumable {
+        /// The output file.
+        path: PathBuf,
+        /// What does not match.
+        detail: String,
+    },
+    /// The input does not line up with the records already in the output.
+    #[error("refusing to resume: {detail}")]
+    InputMismatch {
+        /// What does not match.
+        detail: String,
+    },
+    /// A worker thread panicked (a bug).
+    #[error("a scoring thread stopped unexpectedly")]
+    WorkerPanicked,
+}

@@ -1,0 +1,343 @@
+//! Typed, layered settings of the scoring service: defaults, then `STANCE_*`
+//! environment variables, then command-line flags (`stance serve`). Every
+//! value is checked once, in [`Settings::validate`]; an invalid value names
+//! the setting and the values it accepts.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Upper bound of `workers`: more threads than this never helps a CPU-bound scorer.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Upper bound of `explain` the configuration accepts (per paragraph, per direction).
+pub const MAX_EXPLAIN_LIMIT: usize = 1000;
+
+/// Everything the service needs to start. Build it with [`Settings::default`],
+/// layer the environment on with [`Settings::with_env`], set fields from the
+/// command line, then call [`Settings::validate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Model file to serve and to re-read on reload (`STANCE_MODEL`,
+    /// default [`crate::DEFAULT_MODEL_PATH`]).
+    pub model: PathBuf,
+    /// Address to listen on (`STANCE_BIND`, default `127.0.0.1:8080`; port 0 picks a free port).
+    pub bind: String,
+    /// Worker threads (`STANCE_WORKERS`, default: the number of CPUs).
+    pub workers: usize,
+    /// Largest accepted request body in bytes (`STANCE_MAX_BODY_BYTES`, default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Most documents in one batch request (`STANCE_MAX_BATCH_SIZE`, default 100).
+    pub max_batch_size: usize,
+    /// Paragraphs longer than this many chars are split at sentence ends
+    /// (`STANCE_MAX_PARAGRAPH_CHARS`, default 2000).
+    pub max_paragraph_chars: usize,
+    /// A top-two probability margin below this sets `low_confidence`
+    /// (`STANCE_LOW_CONFIDENCE_MARGIN`, default 0.2, in [0, 1]).
+    pub low_confidence_margin: f64,
+    /// Largest `explain` a request may ask for (`STANCE_MAX_EXPLAIN`, default 50).
+    pub max_explain: usize,
+    /// Bearer token of `POST /admin/reload` (`STANCE_ADMIN_TOKEN`); admin
+    /// routes are disabled when unset.
+    pub admin_token: Option<AdminToken>,
+    /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C
+    /// (`STANCE_SHUTDOWN_TIMEOUT`, default 30).
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: PathBuf::from(crate::DEFAULT_MODEL_PATH),
+            bind: "127.0.0.1:8080".to_string(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_body_bytes: 1024 * 1024,
+            max_batch_size: 100,
+            max_paragraph_chars: 2000,
+            low_confidence_margin: 0.2,
+            max_explain: 50,
+            admin_token: None,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// The admin bearer token. Its `Debug` output is redacted so it never reaches a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps a token; it must not be empty (see [`Settings::validate`]).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token's bytes, for a constant-time comparison.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A value does not parse or is out of range.
+    #[error("invalid {setting} {value:?}: expected {expected}")]
+    Invalid {
+        /// The setting, e.g. `STANCE_WORKERS` or `--workers`.
+        setting: String,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+}
+
+fn invalid(setting: &str, value: impl fmt::Display, expected: &str) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_string(),
+        value: value.to_string(),
+        expected: expected.to_string(),
+    }
+}
+
+fn parse_usize(
+    setting: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    let expected = format!("an integer from {min} to {max}");
+    match value.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(invalid(setting, value, &expected)),
+    }
+}
+
+const WORKERS_EXPECTED: (usize, usize) = (1, MAX_WORKERS);
+const BODY_RANGE: (usize, usize) = (64, 1 << 30);
+const BATCH_RANGE: (usize, usize) = (1, 100_000);
+const PARAGRAPH_RANGE: (usize, usize) = (1, 1 << 30);
+const EXPLAIN_RANGE: (usize, usize) = (0, MAX_EXPLAIN_LIMIT);
+const SHUTDOWN_RANGE: (usize, usize) = (0, 3600);
+
+impl Settings {
+    /// Applies `STANCE_*` variables from the process environment (see [`Settings::with_env`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::default().with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Overrides fields with the `STANCE_*` variables `lookup` returns:
+    /// `STANCE_MODEL`, `STANCE_BIND`, `STANCE_WORKERS`, `STANCE_MAX_BODY_BYTES`,
+    /// `STANCE_MAX_BATCH_SIZE`, `STANCE_MAX_PARAGRAPH_CHARS`,
+    /// `STANCE_LOW_CONFIDENCE_MARGIN`, `STANCE_MAX_EXPLAIN`, `STANCE_ADMIN_TOKEN`,
+    /// `STANCE_SHUTDOWN_TIMEOUT`. Values that do not parse are errors naming
+    /// the variable and the accepted values.
+    pub fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.is_empty() || k == "STANCE_ADMIN_TOKEN");
+        if let Some(v) = get("STANCE_MODEL") {
+            self.model = PathBuf::from(v);
+        }
+        if let Some(v) = get("STANCE_BIND") {
+            self.bind = v;
+        }
+        let num = |k: &str, (min, max): (usize, usize)| -> Result<Option<usize>, ConfigError> {
+            get(k).map(|v| parse_usize(k, &v, min, max)).transpose()
+        };
+        if let Some(n) = num("STANCE_WORKERS", WORKERS_EXPECTED)? {
+            self.workers = n;
+        }
+        if let Some(n) = num("STANCE_MAX_BODY_BYTES", BODY_RANGE)? {
+            self.max_body_bytes = n;
+        }
+        if let Some(n) = num("STANCE_MAX_BATCH_SIZE", BATCH_RANGE)? {
+            self.max_batch_size = n;
+        }
+        if let Some(n) = num("STANCE_MAX_PARAGRAPH_CHARS", PARAGRAPH_RANGE)? {
+            self.max_paragraph_chars = n;
+        }
+        if let Some(n) = num("STANCE_MAX_EXPLAIN", EXPLAIN_RANGE)? {
+            self.max_explain = n;
+        }
+        if let Some(n) = num("STANCE_SHUTDOWN_TIMEOUT", SHUTDOWN_RANGE)? {
+            self.shutdown_timeout_secs = n as u64;
+        }
+        if let Some(v) = get("STANCE_LOW_CONFIDENCE_MARGIN") {
+            self.low_confidence_margin = parse_margin("STANCE_LOW_CONFIDENCE_MARGIN", &v)?;
+        }
+        if let Some(v) = get("STANCE_ADMIN_TOKEN") {
+            self.admin_token = Some(AdminToken::new(v));
+        }
+        Ok(self)
+    }
+
+    /// Checks every value; the error names the setting and the accepted values.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        let check = |name: &str, v: usize, (min, max): (usize, usize)| {
+            if (min..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(invalid(name, v, &format!("an integer from {min} to {max}")))
+            }
+        };
+        check("workers", self.workers, WORKERS_EXPECTED)?;
+        check("max_body_bytes", self.max_body_bytes, BODY_RANGE)?;
+        check("max_batch_size", self.max_batch_size, BATCH_RANGE)?;
+        check("max_paragraph_chars", self.max_paragraph_chars, PARAGRAPH_RANGE)?;
+        check("max_explain", self.max_explain, EXPLAIN_RANGE)?;
+        check(
+            "shutdown_timeout_secs",
+            usize::try_from(self.shutdown_timeout_secs).unwrap_or(usize::MAX),
+            SHUTDOWN_RANGE,
+        )?;
+        if !(0.0..=1.0).contains(&self.low_confidence_margin) {
+            return Err(invalid(
+                "low_confidence_margin",
+                self.low_confidence_margin,
+                MARGIN_EXPECTED,
+            ));
+        }
+        if let Some(t) = &self.admin_token {
+            if t.0.trim().is_empty() || t.0.chars().any(|c| !c.is_ascii_graphic()) {
+                return Err(invalid(
+                    "STANCE_ADMIN_TOKEN",
+                    "<redacted>",
+                    "a non-empty token of visible ASCII characters (unset it to disable admin routes)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind
+            .parse()
+            .map_err(|_| invalid("bind", &self.bind, "an IP address and port such as 127.0.0.1:8080 or [::1]:8080"))
+    }
+
+    /// The scoring options every request starts from (`explain` 0).
+    pub fn document_options(&self) -> crate::DocumentOptions {
+        crate::DocumentOptions {
+            max_paragraph_chars: self.max_paragraph_chars,
+            low_confidence_margin: self.low_confidence_margin,
+            explain: 0,
+        }
+    }
+}
+
+const MARGIN_EXPECTED: &str = "a number from 0 to 1";
+
+fn parse_margin(setting: &str, value: &str) -> Result<f64, ConfigError> {
+    match value.trim().parse::<f64>() {
+        Ok(m) if (0.0..=1.0).contains(&m) => Ok(m),
+        _ => Err(invalid(setting, value, MARGIN_EXPECTED)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_serve_the_shipped_model_on_localhost_8080() {
+        let s = Settings::default();
+        assert_eq!(s.model, PathBuf::from(crate::DEFAULT_MODEL_PATH));
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.max_body_bytes, 1 << 20);
+        assert_eq!(s.max_batch_size, 100);
+        assert!(s.admin_token.is_none());
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::default()
+            .with_env(env(&[
+                ("STANCE_MODEL", "/tmp/m.json"),
+                ("STANCE_BIND", "0.0.0.0:9000"),
+                ("STANCE_WORKERS", "3"),
+                ("STANCE_MAX_BODY_BYTES", "2048"),
+                ("STANCE_MAX_BATCH_SIZE", "7"),
+                ("STANCE_MAX_PARAGRAPH_CHARS", "500"),
+                ("STANCE_LOW_CONFIDENCE_MARGIN", "0.05"),
+                ("STANCE_MAX_EXPLAIN", "5"),
+                ("STANCE_ADMIN_TOKEN", "s3cret"),
+                ("STANCE_SHUTDOWN_TIMEOUT", "4"),
+            ]))
+            .unwrap();
+        assert_eq!(s.model, PathBuf::from("/tmp/m.json"));
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.workers, 3);
+        assert_eq!(s.max_body_bytes, 2048);
+        assert_eq!(s.max_batch_size, 7);
+        assert_eq!(s.max_paragraph_chars, 500);
+        assert_eq!(s.low_confidence_margin, 0.05);
+        assert_eq!(s.max_explain, 5);
+        assert_eq!(s.admin_token, Some(AdminToken::new("s3cret")));
+        assert_eq!(s.shutdown_timeout_secs, 4);
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_environment_values_name_the_variable_and_the_allowed_values() {
+        let cases = [
+            ("STANCE_WORKERS", "0", "an integer from 1 to 1024"),
+            ("STANCE_WORKERS", "many", "an integer from 1 to 1024"),
+            ("STANCE_MAX_BATCH_SIZE", "-1", "an integer from 1 to 100000"),
+            ("STANCE_LOW_CONFIDENCE_MARGIN", "1.5", "a number from 0 to 1"),
+            ("STANCE_LOW_CONFIDENCE_MARGIN", "NaN", "a number from 0 to 1"),
+        ];
+        for (k, v, expected) in cases {
+            let err = Settings::default().with_env(env(&[(k, v)])).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(k) && msg.contains(expected), "{k}={v}: {msg}");
+        }
+    }
+
+    #[test]
+    fn validate_rejects_a_bad_bind_address_and_an_empty_admin_token() {
+        let s = Settings {
+            bind: "localhost".into(),
+            ..Settings::default()
+        };
+        let msg = s.validate().unwrap_err().to_string();
+        assert!(msg.contains("bind") && msg.contains("127.0.0.1:8080"), "{msg}");
+        let s = Settings::default()
+            .with_env(env(&[("STANCE_ADMIN_TOKEN", "")]))
+            .unwrap();
+        let msg = s.validate().unwrap_err().to_string();
+        assert!(msg.contains("STANCE_ADMIN_TOKEN"), "{msg}");
+        assert!(!msg.contains("s3cret"));
+    }
+
+    #[test]
+    fn the_admin_token_never_appears_in_debug_output() {
+        let s = Settings {
+            admin_token: Some(AdminToken::new("hunter2hunter2")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

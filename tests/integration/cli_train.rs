@@ -1,0 +1,221 @@
+//! `stance train`, `eval`, `predict` and `tokenize` run as a user would:
+//! good runs and every bad input (exit code and message).
+
+use crate::helpers::{fixture_data, fixture_model_path, run_in, stance_cmd, stderr, stdout};
+
+#[test]
+fn train_writes_model_and_report_then_eval_and_predict_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture_data();
+    let out = run_in(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "m/tiny.json",
+            "--cv",
+            "3",
+        ],
+    );
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3-fold cross-validation: macro-F1"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("fold 3/3"),
+        "progress missing: {}",
+        stderr(&out)
+    );
+    assert!(dir.path().join("m/tiny.json").is_file());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("m/tiny.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["cv"]["folds"], 3);
+    assert_eq!(report["n_examples"], 24);
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "eval",
+            "--model",
+            "m/tiny.json",
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    for key in ["macro_f1", "accuracy", "per_class", "confusion", "n"] {
+        assert!(v.get(key).is_some(), "eval --json lacks {key}: {v}");
+    }
+    assert_eq!(v["n"], 24);
+    // Training data is learned: the fixture is tiny and separable enough.
+    assert!(v["accuracy"].as_f64().unwrap() > 0.9, "{v}");
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "predict",
+            "--model",
+            "m/tiny.json",
+            "--json",
+            "Protect our neighbors from ICE raids.",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let p = &v["probabilities"];
+    let sum =
+        p["pro"].as_f64().unwrap() + p["anti"].as_f64().unwrap() + p["neutral"].as_f64().unwrap();
+    assert!((sum - 1.0).abs() < 1e-9, "{v}");
+    assert!(v["checksum"].as_str().unwrap().starts_with("sha256:"));
+}
+
+#[test]
+fn predict_reads_standard_input() {
+    use std::io::Write;
+    let mut child = stance_cmd()
+        .args([
+            "predict",
+            "--model",
+            fixture_model_path().to_str().unwrap(),
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"The sheriff will honor detainers.")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let line = stdout(&out);
+    assert!(
+        ["pro\t", "anti\t", "neutral\t"]
+            .iter()
+            .any(|l| line.starts_with(l)),
+        "{line}"
+    );
+}
+
+#[test]
+fn tokenize_prints_analyzer_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &["tokenize", "--data", fixture_data().to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "tiny-01");
+    assert_eq!(first["tokens"][0], "citi");
+}
+
+/// Every bad input: non-zero exit (2), a message naming the file and line, no panic.
+#[test]
+fn bad_training_inputs_fail_with_clear_messages() {
+    // (case, file name, file bytes, extra args, expected message)
+    type Case<'a> = (&'a str, &'a str, &'a [u8], &'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        ("missing file", "absent.jsonl", b"", &[], "absent.jsonl: No such file"),
+        ("invalid json", "d.jsonl", b"{\"text\":\"a b\",\"label\":\"pro\"}\n{\"text\": oops}\n", &[], "d.jsonl:2: invalid JSON"),
+        ("invalid csv", "d.csv", b"text,label\n\"a b\",pro\n\"unterminated,anti\nx,y,z\n", &[], "d.csv:"),
+        ("missing field", "d.jsonl", b"{\"text\":\"a b\"}\n", &[], "d.jsonl:1: missing field \"label\""),
+        ("unknown label", "d.jsonl", b"{\"text\":\"a b\",\"label\":\"favour\"}\n", &[], "d.jsonl:1: unknown label \"favour\""),
+        ("empty text", "d.jsonl", b"{\"text\":\"a\",\"label\":\"pro\"}\n{\"text\":\"\",\"label\":\"anti\"}\n", &[], "d.jsonl:2: empty text"),
+        ("non utf8", "d.jsonl", b"{\"text\":\"a\",\"label\":\"pro\"}\n{\"text\":\"\xc3\x28\",\"label\":\"anti\"}\n", &[], "d.jsonl:2: not valid UTF-8"),
+        ("one class", "d.jsonl", b"{\"text\":\"a b\",\"label\":\"pro\"}\n{\"text\":\"c d\",\"label\":\"pro\"}\n", &["--cv", "0"], "at least two labels"),
+        (
+            "class too small",
+            "d.jsonl",
+            b"{\"text\":\"a b\",\"label\":\"pro\"}\n{\"text\":\"c d\",\"label\":\"anti\"}\n{\"text\":\"e f\",\"label\":\"anti\"}\n",
+            &["--cv", "2"],
+            "label pro has 1 examples, fewer than the 2 cross-validation folds",
+        ),
+        ("bad c", "d.jsonl", b"{\"text\":\"a b\",\"label\":\"pro\"}\n{\"text\":\"c d\",\"label\":\"anti\"}\n", &["--cv", "0", "--c=-1"], "c must be"),
+        ("bad ngrams", "d.jsonl", b"{\"text\":\"a b\",\"label\":\"pro\"}\n", &["--ngrams", "x..2"], "invalid --ngrams"),
+        ("empty file", "d.jsonl", b"\n", &[], "d.jsonl: no examples"),
+    ];
+    for (name, file, bytes, extra, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        if !bytes.is_empty() {
+            std::fs::write(dir.path().join(file), bytes).unwrap();
+        }
+        let mut args = vec!["train", "--data", file, "--out", "m.json"];
+        args.extend_from_slice(extra);
+        let out = run_in(dir.path(), &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "case {name}: {err}");
+        assert!(err.contains(want), "case {name}: want {want:?} in {err:?}");
+        assert!(!err.contains("panicked"), "case {name} panicked: {err}");
+        assert!(
+            !dir.path().join("m.json").exists(),
+            "case {name} wrote a model"
+        );
+    }
+}
+
+#[test]
+fn duplicate_texts_warn_but_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = std::fs::read_to_string(fixture_data()).unwrap();
+    data.push_str("{\"text\":\"The county board will meet Tuesday at 6 p.m. to review the jail budget.\",\"label\":\"neutral\"}\n");
+    std::fs::write(dir.path().join("d.jsonl"), data).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["train", "--data", "d.jsonl", "--out", "m.json", "--cv", "0"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("d.jsonl:25: duplicate text (same as line 3)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn eval_and_predict_refuse_bad_models_and_empty_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.json"), b"{\"format_version\":1,").unwrap();
+    let data = fixture_data();
+    let out = run_in(
+        dir.path(),
+        &[
+            "eval",
+            "--model",
+            "bad.json",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.json: model file is truncated"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            "predict",
+            "--model",
+            fixture_model_path().to_str().unwrap(),
+            "   ",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("text is empty"), "{}", stderr(&out));
+    let out = run_in(dir.path(), &["predict", "--model", "nope.json", "text"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope.json"), "{}", stderr(&out));
+}

@@ -1,0 +1,19 @@
+//! Integration tests: one binary, one module per area. They run the real
+//! `stance` binary on files and start the real server on port 0.
+
+// Shared fixtures: tiny model, temp dirs, the built binary.
+mod helpers;
+// `stance train`, `eval`, `predict`, `tokenize`: good runs and every bad input.
+mod cli_train;
+// The shipped training data: the codebook's rules, checked line by line.
+mod training_data;
+// The model file: round trip, exact shape, corruption and version checks.
+mod artifact;
+// The same text gets the same probabilities via library, CLI, batch and HTTP.
+mod parity;
+// `stance score`: formats, compression, bad records, order, resume, shards.
+mod cli_score;
+// HTTP service: endpoints, errors, reload, concurrency.
+mod api;
+// Perspective and Open Inference Protocol endpoints, API keys.
+mod api_compat;

@@ -363,3 +363,193 @@ impl StanceModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::Provenance;
+    use crate::train::{fit, TrainParams};
+
+    fn tiny_model() -> StanceModel {
+        let rows = [
+            (
+                "Sanctuary protections keep families safe and build trust.",
+                Label::Pro,
+            ),
+            (
+                "Protect immigrant neighbors, limit cooperation with ICE.",
+                Label::Pro,
+            ),
+            (
+                "End sanctuary policies and honor every ICE detainer.",
+                Label::Anti,
+            ),
+            (
+                "Sanctuary cities shield criminals and defy the law.",
+                Label::Anti,
+            ),
+            (
+                "The council meets Tuesday to discuss the budget.",
+                Label::Neutral,
+            ),
+            (
+                "The hearing lasted three hours and ended at noon.",
+                Label::Neutral,
+            ),
+        ];
+        let texts: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let labels: Vec<Label> = rows.iter().map(|r| r.1).collect();
+        let params = TrainParams {
+            tfidf: crate::features::TfidfParams::default(),
+            ..TrainParams::default()
+        };
+        let meta = ModelMeta {
+            name: "t".into(),
+            version: "0.0.1".into(),
+            created_at: String::new(),
+            crate_version: String::new(),
+            provenance: Provenance {
+                training_file: String::new(),
+                training_sha256: String::new(),
+                n_examples: rows.len(),
+                examples_per_label: Default::default(),
+                seed: 0,
+                cv: None,
+                hyperparameters: serde_json::Value::Null,
+            },
+        };
+        fit(&params, &texts, &labels, meta).expect("tiny model fits")
+    }
+
+    #[test]
+    fn explanation_weights_sum_exactly_to_the_log_odds() {
+        let m = tiny_model();
+        let text = "Sanctuary cities shield criminals; protect families and honor detainers.";
+        let opts = DocumentOptions {
+            explain: 1000,
+            ..DocumentOptions::default()
+        };
+        let doc = m.score_document(text, &opts).unwrap();
+        let para = &doc.paragraphs[0];
+        let ex = para.explanation.as_ref().expect("explanation requested");
+        let p = para.probabilities;
+        let want = (p.get(ex.label) / p.get(ex.runner_up)).ln();
+        let sum: f64 = ex.intercept
+            + ex.toward
+                .iter()
+                .chain(&ex.against)
+                .map(|c| c.weight)
+                .sum::<f64>();
+        assert!(
+            (ex.log_odds - want).abs() < 1e-9,
+            "{} vs {want}",
+            ex.log_odds
+        );
+        assert!((sum - want).abs() < 1e-9, "{sum} vs {want}");
+        assert!(ex.toward.iter().all(|c| c.weight > 0.0));
+        assert!(ex.against.iter().all(|c| c.weight < 0.0));
+        for c in ex.toward.iter().chain(&ex.against) {
+            let span: String = text.chars().skip(c.start).take(c.end - c.start).collect();
+            assert_eq!(span, c.text, "term {}", c.term);
+        }
+    }
+
+    #[test]
+    fn explain_k_limits_each_list() {
+        let m = tiny_model();
+        let opts = DocumentOptions {
+            explain: 1,
+            ..DocumentOptions::default()
+        };
+        let doc = m
+            .score_document(
+                "Sanctuary cities shield criminals and protect families.",
+                &opts,
+            )
+            .unwrap();
+        let ex = doc.paragraphs[0].explanation.as_ref().unwrap();
+        assert!(ex.toward.len() <= 1 && ex.against.len() <= 1);
+        let none = m
+            .score_document("Sanctuary.", &DocumentOptions::default())
+            .unwrap();
+        assert!(none.paragraphs[0].explanation.is_none());
+    }
+
+    #[test]
+    fn document_aggregate_is_the_length_weighted_mean() {
+        let m = tiny_model();
+        let a = "End sanctuary policies and honor every ICE detainer now.";
+        let b = "Protect families.";
+        let doc = m
+            .score_document(&format!("{a}\n\n{b}"), &DocumentOptions::default())
+            .unwrap();
+        assert_eq!(doc.paragraphs.len(), 2);
+        let (pa, pb) = (m.score(a), m.score(b));
+        assert_eq!(
+            doc.paragraphs[0].probabilities, pa,
+            "paragraph = single-text score"
+        );
+        let (wa, wb) = (a.chars().count() as f64, b.chars().count() as f64);
+        let want = (wa * pa.pro + wb * pb.pro) / (wa + wb);
+        assert!((doc.probabilities.pro - want).abs() < 1e-12);
+        let total = doc.probabilities.pro + doc.probabilities.anti + doc.probabilities.neutral;
+        assert!((total - 1.0).abs() < 1e-12);
+        assert_eq!(doc.label, doc.probabilities.label());
+        assert!(
+            (doc.stance_index - (doc.probabilities.pro - doc.probabilities.anti)).abs() < 1e-15
+        );
+    }
+
+    #[test]
+    fn offsets_count_chars_and_utf16_units_on_non_ascii_text() {
+        let m = tiny_model();
+        let text = "🙂 Élus\n\nCafé ICE détainers 🙂🙂 end";
+        let doc = m.score_document(text, &DocumentOptions::default()).unwrap();
+        let second = &doc.paragraphs[1];
+        let chars: Vec<char> = text.chars().collect();
+        let span: String = chars[second.start..second.end].iter().collect();
+        assert_eq!(span, "Café ICE détainers 🙂🙂 end");
+        let utf16: Vec<u16> = text.encode_utf16().collect();
+        let span16 = String::from_utf16(&utf16[second.start_utf16..second.end_utf16]).unwrap();
+        assert_eq!(span16, span);
+        assert_eq!(
+            doc.paragraphs[0].end_utf16, 7,
+            "emoji counts 2 UTF-16 units"
+        );
+        assert_eq!(doc.paragraphs[0].end, 6);
+    }
+
+    #[test]
+    fn low_confidence_follows_the_margin_threshold() {
+        let m = tiny_model();
+        let text = "The sheriff spoke.";
+        let never = DocumentOptions {
+            low_confidence_margin: 0.0,
+            ..DocumentOptions::default()
+        };
+        let always = DocumentOptions {
+            low_confidence_margin: 1.01,
+            ..DocumentOptions::default()
+        };
+        assert!(!m.score_document(text, &never).unwrap().low_confidence);
+        assert!(m.score_document(text, &always).unwrap().paragraphs[0].low_confidence);
+    }
+
+    #[test]
+    fn empty_documents_are_an_error() {
+        let m = tiny_model();
+        for t in ["", "   ", "\n\n\t"] {
+            assert_eq!(
+                m.score_document(t, &DocumentOptions::default()),
+                Err(ScoreError::EmptyText),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn model_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<StanceModel>();
+    }
+}

@@ -51,8 +51,9 @@ impl<'a> SparseRow<'a> {
     }
 }
 
-/// Row-major sparse matrix (CSR).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Row-major sparse matrix (CSR). Built only through [`CsrMatrix::push_row`],
+/// so its index arrays are always consistent.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CsrMatrix {
     indptr: Vec<usize>,
     indices: Vec<u32>,

@@ -371,3 +371,44 @@ fn validator_reports_the_file_and_line_of_each_problem() {
         }
     }
 }
+
+/// The per-genre tables in training_data/README.md match the files.
+#[test]
+fn readme_counts_match_the_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("training_data");
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("training_data/README.md");
+    for file in ["train.jsonl", "test.jsonl"] {
+        let rows = parse_file(&dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let mut want: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+        for r in &rows {
+            let i = LABELS.iter().position(|l| *l == r.label).unwrap_or(0);
+            want.entry(r.genre.clone()).or_default()[i] += 1;
+        }
+        let section = readme
+            .split(&format!("### {file}"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("README has no section for {file}"));
+        let mut got: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+        for line in section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+        {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let nums: Vec<usize> = cells[1..].iter().filter_map(|c| c.parse().ok()).collect();
+            if GENRES.contains(&cells[0]) && nums.len() == 4 {
+                assert_eq!(
+                    nums[0] + nums[1] + nums[2],
+                    nums[3],
+                    "README {file} row {} total",
+                    cells[0]
+                );
+                got.insert(cells[0].to_string(), [nums[0], nums[1], nums[2]]);
+            }
+        }
+        assert_eq!(
+            got, want,
+            "README table for {file} (pro, anti, neutral) differs from the file"
+        );
+    }
+}

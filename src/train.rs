@@ -13,7 +13,20 @@ use crate::model::{LogRegError, LogRegParams};
 use crate::pipeline::{ModelMeta, StanceModel};
 use crate::text::{Analyzer, AnalyzerConfig, AnalyzerError};
 
-/// Everything `stance train` decides. Defaults are the shipped model's.
+/// Inverse regularisation strength of the shipped model (chosen by
+/// cross-validation: README, "Defaults and how they were chosen").
+pub const DEFAULT_C: f64 = 10.0;
+/// Minimum document frequency of the shipped model.
+pub const DEFAULT_MIN_DF: usize = 2;
+/// Optimiser iteration cap of the shipped model.
+pub const DEFAULT_MAX_ITER: u64 = 1000;
+/// Cross-validation folds.
+pub const DEFAULT_CV_FOLDS: usize = 5;
+/// Seed of the cross-validation folds.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Everything `stance train` decides. Defaults are the shipped model's; the
+/// command line's defaults are these same constants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     /// Model name (default `sanctuary`).
@@ -39,12 +52,16 @@ impl Default for TrainParams {
             version: "1.0.0".into(),
             analyzer: AnalyzerConfig::default(),
             tfidf: TfidfParams {
-                min_df: 2,
+                min_df: DEFAULT_MIN_DF,
                 ..TfidfParams::default()
             },
-            logreg: LogRegParams::default(),
-            cv_folds: 5,
-            seed: 42,
+            logreg: LogRegParams {
+                c: DEFAULT_C,
+                max_iter: DEFAULT_MAX_ITER,
+                ..LogRegParams::default()
+            },
+            cv_folds: DEFAULT_CV_FOLDS,
+            seed: DEFAULT_SEED,
         }
     }
 }

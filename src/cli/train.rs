@@ -29,16 +29,16 @@ pub struct TrainArgs {
     #[arg(long, default_value = crate::DEFAULT_MODEL_PATH)]
     pub out: PathBuf,
     /// Cross-validation folds (0 skips cross-validation).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = crate::train::DEFAULT_CV_FOLDS)]
     pub cv: usize,
     /// Inverse L2 regularisation strength.
-    #[arg(long = "c", default_value_t = 10.0)]
+    #[arg(long = "c", default_value_t = crate::train::DEFAULT_C)]
     pub c: f64,
     /// Word n-gram range, `A..B` (inclusive).
     #[arg(long, default_value = "1..2")]
     pub ngrams: String,
     /// Minimum document frequency of a term.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = crate::train::DEFAULT_MIN_DF)]
     pub min_df: usize,
     /// Maximum document frequency of a term, as a fraction of documents.
     #[arg(long, default_value_t = 1.0)]
@@ -50,10 +50,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ClassWeightArg::None)]
     pub class_weight: ClassWeightArg,
     /// Seed for cross-validation folds.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = crate::train::DEFAULT_SEED)]
     pub seed: u64,
     /// Maximum optimiser iterations.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = crate::train::DEFAULT_MAX_ITER)]
     pub max_iter: u64,
     /// Model name.
     #[arg(long, default_value = "sanctuary")]
@@ -193,6 +193,21 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: TrainArgs,
+        }
+        let t = T::try_parse_from(["t", "--data", "x.jsonl"]).unwrap();
+        let mut from_cli = t.a.params().unwrap();
+        let lib = TrainParams::default();
+        from_cli.name = lib.name.clone();
+        assert_eq!(from_cli, lib);
+    }
 
     #[test]
     fn parses_ngram_ranges() {

@@ -176,3 +176,37 @@ fn interrupted_save_leaves_the_previous_model_intact() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// The shipped model is what the README's command makes from the shipped
+/// data: retraining with the default parameters and seed reproduces its
+/// predictions on the test set. Fails when code or data change without a
+/// retrain of `models/sanctuary-v1.json`.
+#[test]
+fn shipped_model_is_reproduced_by_retraining() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = stance::artifact::load(&root.join(stance::DEFAULT_MODEL_PATH))
+        .expect("shipped model loads");
+    let data = stance::dataset::read_labeled(&root.join("training_data/train.jsonl"))
+        .expect("train.jsonl");
+    assert_eq!(
+        shipped.meta().provenance.training_sha256, data.sha256,
+        "models/sanctuary-v1.json was trained on another version of training_data/train.jsonl: retrain it"
+    );
+    let params = stance::train::TrainParams {
+        cv_folds: 0,
+        ..Default::default()
+    };
+    let retrained = stance::train::train(&params, &data, |_| {})
+        .expect("retrain")
+        .model;
+    assert_eq!(retrained.tfidf().vocabulary(), shipped.tfidf().vocabulary());
+    let test =
+        stance::dataset::read_labeled(&root.join("training_data/test.jsonl")).expect("test.jsonl");
+    for e in &test.examples {
+        let (a, b) = (retrained.score(&e.text), shipped.score(&e.text));
+        assert_eq!(a.label(), b.label(), "{}", e.id);
+        for (x, y) in a.to_class_order().iter().zip(b.to_class_order()) {
+            assert!((x - y).abs() < 1e-9, "{}: {a:?} vs {b:?}", e.id);
+        }
+    }
+}

@@ -7,7 +7,7 @@
 # Usage: scripts/compare_sklearn.sh [--sets training,shared,bench] [--n 100000]
 #            [--c 10] [--ngrams 1..2] [--min-df 2] [--max-df 1.0] [--max-features N]
 #            [--class-weight none|balanced] [--max-iter 1000] [--sk-tol matched|NUMBER]
-#            [--work DIR] [--no-build]
+#            [--sk-blas-threads 1] [--repeat 1] [--work DIR] [--no-build]
 #
 # Sets:
 #   training  training_data/train.jsonl -> training_data/test.jsonl (skipped if absent)
@@ -24,8 +24,15 @@
 # process (read file, analyze, vectorize, fit, write model): wall seconds and
 # peak RSS. scikit-learn is timed in-process around vectorize + fit on
 # pre-computed tokens (so it does not pay for tokenizing); its peak RSS is
-# the process's (VmHWM) right after fit. Exit status: 0 when every bar
-# checked passes, 1 when one fails, 2 on usage or set-up errors.
+# the process's (VmHWM) right after fit. scikit-learn's stopping tolerance is
+# by default our rule translated to its scale (--sk-tol matched), and its
+# OpenBLAS runs one thread (--sk-blas-threads 1): on this 2-core machine
+# OpenBLAS threads only add overhead to L-BFGS's vector operations (measured
+# 3x slower with 2), so one thread is scikit-learn's faster setting; its
+# OpenMP loss loops keep their default threads. Exit status: 0 when every bar
+# checked passes, 1 when one fails, 2 on usage or set-up errors. With
+# --repeat R both sides are run R times alternately and the table shows
+# median times and peaks (the machine is shared; single runs vary up to 2x).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +48,8 @@ MAX_FEATURES=""
 CLASS_WEIGHT="none"
 MAX_ITER=1000
 SK_TOL="matched"
+SK_BLAS_THREADS=1
+REPEAT=1
 WORK="$ROOT/target/compare-sklearn"
 BUILD=1
 VENV="$ROOT/target/bench-venv"
@@ -62,6 +71,8 @@ while [ $# -gt 0 ]; do
     --class-weight) CLASS_WEIGHT="$2"; shift 2 ;;
     --max-iter) MAX_ITER="$2"; shift 2 ;;
     --sk-tol) SK_TOL="$2"; shift 2 ;;
+    --sk-blas-threads) SK_BLAS_THREADS="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -69,6 +80,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+case "$REPEAT" in ''|*[!0-9]*|0) die "--repeat needs a positive integer" ;; esac
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get update && apt-get install -y time"
 
 # --- Python venv with pinned scikit-learn (reused while the pins are unchanged)
@@ -99,35 +111,45 @@ wall_seconds() {
   awk -F': ' '/Elapsed \(wall clock\)/ {
       n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
 }
+cpu_seconds() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
 peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"; }
 
-# run_set NAME TRAIN TEST: ours (timed) then scikit-learn on the same split.
+# run_set NAME TRAIN TEST: ours (timed) then scikit-learn on the same split,
+# REPEAT times alternately (the table reports medians).
 run_set() {
-  local name="$1" train="$2" test="$3" dir="$WORK/$1"
+  local name="$1" train="$2" test="$3" dir="$WORK/$1" r load
+  rm -rf "$dir"
   mkdir -p "$dir"
   local model="$dir/model.json"
   local args=(--data "$train" --out "$model" --cv 0 --c "$C" --ngrams "$NGRAMS"
     --min-df "$MIN_DF" --max-df "$MAX_DF" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER")
   [ -n "$MAX_FEATURES" ] && args+=(--max-features "$MAX_FEATURES")
-  echo "compare_sklearn: [$name] stance train on $(wc -l < "$train") examples" >&2
-  /usr/bin/time -v -o "$dir/time.txt" "$STANCE" train "${args[@]}" > "$dir/train.out" 2> "$dir/train.err" \
-    || { cat "$dir/train.err" >&2; die "[$name] stance train failed"; }
-  "$STANCE" eval --model "$model" --data "$test" --json > "$dir/eval.json" 2> "$dir/eval.err" \
-    || { cat "$dir/eval.err" >&2; die "[$name] stance eval failed"; }
-  "$STANCE" tokenize --data "$train" --model "$model" > "$TMP/$name.train.tok.jsonl" 2> "$dir/tok.err" \
-    || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
-  "$STANCE" tokenize --data "$test" --model "$model" > "$TMP/$name.test.tok.jsonl" 2>> "$dir/tok.err" \
-    || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
-  echo "compare_sklearn: [$name] scikit-learn" >&2
-  "$PY" "$ROOT/scripts/sklearn_reference.py" fit --name "$name" \
-    --train-tokens "$TMP/$name.train.tok.jsonl" --test-tokens "$TMP/$name.test.tok.jsonl" \
-    --out "$dir/result.json" --c "$C" --ngrams "$NGRAMS" --min-df "$MIN_DF" --max-df "$MAX_DF" \
-    --max-features "$MAX_FEATURES" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER" \
-    --tol "$SK_TOL" --our-model "$model" --our-report "$dir/model.report.json" \
-    --our-eval "$dir/eval.json" --our-wall "$(wall_seconds "$dir/time.txt")" \
-    --our-rss-mb "$(peak_mb "$dir/time.txt")" \
-    || die "[$name] scikit-learn run failed"
-  RESULTS+=("$dir/result.json")
+  for r in $(seq 1 "$REPEAT"); do
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    echo "compare_sklearn: [$name] run $r/$REPEAT: stance train on $(wc -l < "$train") examples" >&2
+    /usr/bin/time -v -o "$dir/time.$r.txt" "$STANCE" train "${args[@]}" > "$dir/train.out" 2> "$dir/train.err" \
+      || { cat "$dir/train.err" >&2; die "[$name] stance train failed"; }
+    cp "$dir/model.report.json" "$dir/model.report.$r.json"
+    if [ "$r" = 1 ]; then
+      "$STANCE" eval --model "$model" --data "$test" --json > "$dir/eval.json" 2> "$dir/eval.err" \
+        || { cat "$dir/eval.err" >&2; die "[$name] stance eval failed"; }
+      "$STANCE" tokenize --data "$train" --model "$model" > "$TMP/$name.train.tok.jsonl" 2> "$dir/tok.err" \
+        || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
+      "$STANCE" tokenize --data "$test" --model "$model" > "$TMP/$name.test.tok.jsonl" 2>> "$dir/tok.err" \
+        || { cat "$dir/tok.err" >&2; die "[$name] stance tokenize failed"; }
+    fi
+    echo "compare_sklearn: [$name] run $r/$REPEAT: scikit-learn" >&2
+    OPENBLAS_NUM_THREADS="$SK_BLAS_THREADS" \
+      "$PY" "$ROOT/scripts/sklearn_reference.py" fit --name "$name" \
+      --train-tokens "$TMP/$name.train.tok.jsonl" --test-tokens "$TMP/$name.test.tok.jsonl" \
+      --out "$dir/result.$r.json" --c "$C" --ngrams "$NGRAMS" --min-df "$MIN_DF" --max-df "$MAX_DF" \
+      --max-features "$MAX_FEATURES" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER" \
+      --tol "$SK_TOL" --our-model "$model" --our-report "$dir/model.report.$r.json" \
+      --our-eval "$dir/eval.json" --our-wall "$(wall_seconds "$dir/time.$r.txt")" \
+      --our-rss-mb "$(peak_mb "$dir/time.$r.txt")" --our-cpu "$(cpu_seconds "$dir/time.$r.txt")" --load "$load" \
+      || die "[$name] scikit-learn run failed"
+    RESULTS+=("$dir/result.$r.json")
+  done
 }
 
 TRAIN_JSONL="$ROOT/training_data/train.jsonl"
@@ -155,10 +177,9 @@ for set in "${WANT[@]}"; do
       run_set parts "$(parts_split train)" "$(parts_split test)" ;;
     shared)
       if [ -f "$SHARED" ]; then
-        "$PY" - "$SHARED" "$TMP/shared.train.jsonl" "$TMP/shared.test.jsonl" <<'PYSPLIT' 2>/dev/null || true
-PYSPLIT
-        grep -E '"split": *"(train|valid)"' "$SHARED" > "$TMP/shared.train.jsonl"
-        grep -E '"split": *"test"' "$SHARED" > "$TMP/shared.test.jsonl"
+        "$PY" "$ROOT/scripts/sklearn_reference.py" split "$SHARED" \
+          --train "$TMP/shared.train.jsonl" --test "$TMP/shared.test.jsonl" \
+          || die "[shared] cannot split $SHARED"
         run_set shared "$TMP/shared.train.jsonl" "$TMP/shared.test.jsonl"
       else
         echo "compare_sklearn: [shared] skipped: ../shared/datasets is absent" >&2
@@ -178,7 +199,7 @@ done
 [ ${#RESULTS[@]} -gt 0 ] || die "no data set was run"
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(uptime | sed 's/.*load average/load average/')"
-  echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL"
+  echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL --sk-blas-threads $SK_BLAS_THREADS --repeat $REPEAT"
   echo
   "$PY" "$ROOT/scripts/sklearn_reference.py" table "${RESULTS[@]}"
 } | tee "$WORK/table.md"

@@ -101,7 +101,11 @@ fn read_err(path: &Path) -> impl Fn(io::Error) -> BatchError + '_ {
     }
 }
 
-fn scan_jsonl<R: Read + Seek>(mut r: R, path: &Path, checksum: &str) -> Result<Checkpoint, BatchError> {
+fn scan_jsonl<R: Read + Seek>(
+    mut r: R,
+    path: &Path,
+    checksum: &str,
+) -> Result<Checkpoint, BatchError> {
     let mut buf = vec![0u8; 1 << 20];
     let (mut offset, mut records) = (0u64, 0u64);
     // Offsets of the last two line breaks, and the first line's bytes.
@@ -151,7 +155,12 @@ fn scan_jsonl<R: Read + Seek>(mut r: R, path: &Path, checksum: &str) -> Result<C
 }
 
 /// Checks one complete JSONL output line and returns its id.
-fn output_record(path: &Path, line: &[u8], n: u64, checksum: &str) -> Result<Option<String>, BatchError> {
+fn output_record(
+    path: &Path,
+    line: &[u8],
+    n: u64,
+    checksum: &str,
+) -> Result<Option<String>, BatchError> {
     if line.first() != Some(&b'{') {
         return Err(not_resumable(
             path,
@@ -159,11 +168,20 @@ fn output_record(path: &Path, line: &[u8], n: u64, checksum: &str) -> Result<Opt
         ));
     }
     let v: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
-        not_resumable(path, format!("record {n} is not a stance score record ({e})"))
+        not_resumable(
+            path,
+            format!("record {n} is not a stance score record ({e})"),
+        )
     })?;
-    let found = v.get("model_checksum").and_then(|c| c.as_str()).ok_or_else(|| {
-        not_resumable(path, format!("record {n} has no model_checksum: not a stance score output"))
-    })?;
+    let found = v
+        .get("model_checksum")
+        .and_then(|c| c.as_str())
+        .ok_or_else(|| {
+            not_resumable(
+                path,
+                format!("record {n} has no model_checksum: not a stance score output"),
+            )
+        })?;
     if found != checksum {
         return Err(BatchError::ModelMismatch {
             path: path.to_path_buf(),
@@ -213,10 +231,16 @@ fn scan_csv<R: Read + Seek>(
         // Torn while writing the header: start again.
         return Ok(fresh);
     }
-    if rec.first().is_some_and(|f| f.starts_with(b"{")) {
-        return Err(not_resumable(path, "the output is JSONL (then pass --format jsonl)"));
+    if rec.get(0).is_some_and(|f| f.starts_with(b"{")) {
+        return Err(not_resumable(
+            path,
+            "the output is JSONL (then pass --format jsonl)",
+        ));
     }
-    let found: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    let found: Vec<String> = rec
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
     if found != expected {
         return Err(not_resumable(
             path,
@@ -239,7 +263,11 @@ fn scan_csv<R: Read + Seek>(
             }
             return Err(not_resumable(
                 path,
-                format!("record {} has {} columns, expected {width}", records + 1, rec.len()),
+                format!(
+                    "record {} has {} columns, expected {width}",
+                    records + 1,
+                    rec.len()
+                ),
             ));
         }
         let found = String::from_utf8_lossy(rec.get(width - 1).unwrap_or_default());
@@ -274,20 +302,32 @@ mod tests {
     }
 
     fn jsonl(bytes: &str) -> Result<Checkpoint, BatchError> {
-        scan(Cursor::new(bytes.as_bytes().to_vec()), Path::new("out.jsonl"), OutputFormat::Jsonl, false, SUM)
+        scan(
+            Cursor::new(bytes.as_bytes().to_vec()),
+            Path::new("out.jsonl"),
+            OutputFormat::Jsonl,
+            false,
+            SUM,
+        )
     }
 
     #[test]
     fn counts_complete_jsonl_records_and_drops_a_torn_tail() {
         let full = format!("{}{}{}", line("a"), line("b"), line("c"));
         let cp = jsonl(&full).unwrap();
-        assert_eq!((cp.records, cp.valid_len, cp.last_id.as_deref()), (3, full.len() as u64, Some("c")));
+        assert_eq!(
+            (cp.records, cp.valid_len, cp.last_id.as_deref()),
+            (3, full.len() as u64, Some("c"))
+        );
         // Cut at every byte: the complete records before the cut are kept.
         for cut in 0..full.len() {
             let cp = jsonl(&full[..cut]).unwrap();
             let complete = full[..cut].matches('\n').count() as u64;
             assert_eq!(cp.records, complete, "cut at {cut}");
-            assert_eq!(&full[..cp.valid_len as usize], &full[..full[..cut].rfind('\n').map_or(0, |i| i + 1)]);
+            assert_eq!(
+                &full[..cp.valid_len as usize],
+                &full[..full[..cut].rfind('\n').map_or(0, |i| i + 1)]
+            );
         }
     }
 
@@ -299,13 +339,19 @@ mod tests {
             matches!(err, BatchError::ModelMismatch { ref found, .. } if found == "sha256:other"),
             "{err}"
         );
-        assert!(matches!(jsonl(&other), Err(BatchError::ModelMismatch { .. })));
+        assert!(matches!(
+            jsonl(&other),
+            Err(BatchError::ModelMismatch { .. })
+        ));
     }
 
     #[test]
     fn refuses_outputs_that_are_not_score_records() {
         for bad in ["id,source\nx,y\n", "{\"a\": 1}\n", "{broken\n"] {
-            assert!(matches!(jsonl(bad), Err(BatchError::NotResumable { .. })), "case {bad:?}");
+            assert!(
+                matches!(jsonl(bad), Err(BatchError::NotResumable { .. })),
+                "case {bad:?}"
+            );
         }
     }
 
@@ -318,7 +364,13 @@ mod tests {
     }
 
     fn csv_scan(bytes: &str) -> Result<Checkpoint, BatchError> {
-        scan(Cursor::new(bytes.as_bytes().to_vec()), Path::new("out.csv"), OutputFormat::Csv, false, SUM)
+        scan(
+            Cursor::new(bytes.as_bytes().to_vec()),
+            Path::new("out.csv"),
+            OutputFormat::Csv,
+            false,
+            SUM,
+        )
     }
 
     #[test]
@@ -327,9 +379,16 @@ mod tests {
         let quoted = format!("\"q\nid\",in:2,,,,,,,\"bad\nline\",m,1.0.0,{SUM}\n");
         let full = csv_out(&[&row("a"), &quoted, &row("c")]);
         let cp = csv_scan(&full).unwrap();
-        assert_eq!((cp.records, cp.valid_len, cp.last_id.as_deref()), (3, full.len() as u64, Some("c")));
+        assert_eq!(
+            (cp.records, cp.valid_len, cp.last_id.as_deref()),
+            (3, full.len() as u64, Some("c"))
+        );
         let header_len = csv_header_line(false).len();
-        let ends = [header_len, header_len + row("a").len(), header_len + row("a").len() + quoted.len()];
+        let ends = [
+            header_len,
+            header_len + row("a").len(),
+            header_len + row("a").len() + quoted.len(),
+        ];
         for cut in 0..full.len() {
             let cp = csv_scan(&full[..cut]).unwrap();
             let expected = ends.iter().filter(|&&e| e <= cut).count() as u64;
@@ -344,10 +403,19 @@ mod tests {
     #[test]
     fn refuses_csv_with_other_columns_or_model() {
         let with_paragraphs = String::from_utf8(csv_header_line(true)).unwrap();
-        assert!(matches!(csv_scan(&with_paragraphs), Err(BatchError::NotResumable { .. })));
+        assert!(matches!(
+            csv_scan(&with_paragraphs),
+            Err(BatchError::NotResumable { .. })
+        ));
         let other = csv_out(&["a,in:1,pro,0.5,0.2,0.3,0.3,false,,m,1.0.0,sha256:zzz\n"]);
-        assert!(matches!(csv_scan(&other), Err(BatchError::ModelMismatch { .. })));
-        assert!(matches!(csv_scan(&line("a")), Err(BatchError::NotResumable { .. })));
+        assert!(matches!(
+            csv_scan(&other),
+            Err(BatchError::ModelMismatch { .. })
+        ));
+        assert!(matches!(
+            csv_scan(&line("a")),
+            Err(BatchError::NotResumable { .. })
+        ));
     }
 
     #[test]

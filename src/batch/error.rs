@@ -7,16 +7,17 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BatchError {
-    /// An input could not be opened or read.
-    #[error("{path}: {source}")]
+    /// An input could not be opened or read (the cause is the error's source).
+    #[error("cannot read {path}")]
     Input {
         /// The input (`-` for standard input).
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The output could not be opened, read (for `--resume`) or written.
-    #[error("{path}: {source}")]
+    /// The output could not be opened, read (for `--resume`) or written
+    /// (the cause is the error's source).
+    #[error("cannot write {path}")]
     Output {
         /// The output (`-` for standard output).
         path: PathBuf,

@@ -167,10 +167,9 @@ pub fn decoder<R: Read + Send + 'static>(
 ) -> io::Result<Box<dyn Read + Send>> {
     Ok(match compression {
         Compression::None => Box::new(raw),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(
-            1 << 16,
-            raw,
-        ))),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(1 << 16, raw),
+        )),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
     })
 }
@@ -230,7 +229,10 @@ mod tests {
     fn rejects_unknown_names() {
         for name in ["a.dat", "a", "a.gz", "a.parquet.zst"] {
             assert!(
-                matches!(detect_file(Path::new(name)), Err(BatchError::UnknownFormat { .. })),
+                matches!(
+                    detect_file(Path::new(name)),
+                    Err(BatchError::UnknownFormat { .. })
+                ),
                 "case {name}"
             );
         }
@@ -247,9 +249,15 @@ mod tests {
     #[test]
     fn parses_format_names() {
         assert_eq!("CSV".parse::<InputFormat>().ok(), Some(InputFormat::Csv));
-        assert_eq!("jsonl".parse::<OutputFormat>().ok(), Some(OutputFormat::Jsonl));
+        assert_eq!(
+            "jsonl".parse::<OutputFormat>().ok(),
+            Some(OutputFormat::Jsonl)
+        );
         let err = "xml".parse::<OutputFormat>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown format \"xml\" (expected jsonl or csv)");
+        assert_eq!(
+            err.to_string(),
+            "unknown format \"xml\" (expected jsonl or csv)"
+        );
     }
 
     #[test]

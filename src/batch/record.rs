@@ -80,7 +80,10 @@ pub struct BadRecord {
 impl RawRecord {
     /// The record's id and text, or why it has none. A record without an id
     /// gets its source (`file:line`) as id.
-    pub fn parse<'a>(&'a self, fields: &FieldNames) -> Result<(Cow<'a, str>, Cow<'a, str>), BadRecord> {
+    pub fn parse<'a>(
+        &'a self,
+        fields: &FieldNames,
+    ) -> Result<(Cow<'a, str>, Cow<'a, str>), BadRecord> {
         let fallback = || Cow::Borrowed(self.source.as_str());
         let bad = |id: Option<String>, message: String| BadRecord {
             id: id.unwrap_or_else(|| self.source.clone()),
@@ -92,7 +95,10 @@ impl RawRecord {
                 let id = match id.as_deref().map(std::str::from_utf8) {
                     Some(Ok(s)) if !s.trim().is_empty() => Cow::Borrowed(s),
                     Some(Err(_)) => {
-                        return Err(bad(None, format!("field {:?} is not valid UTF-8", fields.id)))
+                        return Err(bad(
+                            None,
+                            format!("field {:?} is not valid UTF-8", fields.id),
+                        ))
                     }
                     _ => fallback(),
                 };
@@ -106,7 +112,10 @@ impl RawRecord {
             }
             Payload::JsonLine(line) => {
                 let line = std::str::from_utf8(line).map_err(|e| {
-                    bad(None, format!("line is not valid UTF-8 (at byte {})", e.valid_up_to()))
+                    bad(
+                        None,
+                        format!("line is not valid UTF-8 (at byte {})", e.valid_up_to()),
+                    )
                 })?;
                 let mut de = serde_json::Deserializer::from_str(line);
                 let picked = PickFields { fields }
@@ -293,7 +302,7 @@ pub struct Encoder<'s> {
 
 enum Sink {
     Jsonl(Vec<u8>),
-    Csv(csv::Writer<Vec<u8>>),
+    Csv(Box<csv::Writer<Vec<u8>>>),
 }
 
 impl<'s> Encoder<'s> {
@@ -301,12 +310,12 @@ impl<'s> Encoder<'s> {
     pub fn new(format: OutputFormat, stamp: &'s ModelStamp, paragraphs: bool) -> Self {
         let sink = match format {
             OutputFormat::Jsonl => Sink::Jsonl(Vec::with_capacity(1 << 16)),
-            OutputFormat::Csv => Sink::Csv(
+            OutputFormat::Csv => Sink::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .has_headers(false)
                     .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(Vec::with_capacity(1 << 16)),
-            ),
+            )),
         };
         Self {
             stamp,
@@ -394,7 +403,9 @@ impl<'s> Encoder<'s> {
     pub fn finish(self) -> io::Result<Vec<u8>> {
         match self.sink {
             Sink::Jsonl(buf) => Ok(buf),
-            Sink::Csv(w) => w.into_inner().map_err(|e| io::Error::other(e.to_string())),
+            Sink::Csv(w) => (*w)
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string())),
         }
     }
 }
@@ -429,7 +440,11 @@ mod tests {
         let r = jsonl(r#"{"id": 42, "text": "t"}"#);
         assert_eq!(parse(&r), Ok(("42".into(), "t".into())));
         let r = jsonl(r#"{"text": "t"}"#);
-        assert_eq!(parse(&r), Ok(("in.jsonl:7".into(), "t".into())), "no id: source");
+        assert_eq!(
+            parse(&r),
+            Ok(("in.jsonl:7".into(), "t".into())),
+            "no id: source"
+        );
     }
 
     #[test]
@@ -446,9 +461,17 @@ mod tests {
     #[test]
     fn explains_why_a_json_line_cannot_be_scored() {
         let cases = [
-            (r#"{"id": "a", "text": 3}"#, "a", "field \"text\" must be a string, found a number"),
+            (
+                r#"{"id": "a", "text": 3}"#,
+                "a",
+                "field \"text\" must be a string, found a number",
+            ),
             (r#"{"id": "a"}"#, "a", "missing field \"text\""),
-            (r#"{"id": "a", "text": null}"#, "a", "field \"text\" must be a string, found null"),
+            (
+                r#"{"id": "a", "text": null}"#,
+                "a",
+                "field \"text\" must be a string, found null",
+            ),
             (r#"{"id": "a", "text": "x""#, "in.jsonl:7", "invalid JSON"),
             (r#"[1, 2]"#, "in.jsonl:7", "invalid JSON"),
             (r#"{"text": "x"} trailing"#, "in.jsonl:7", "invalid JSON"),
@@ -456,7 +479,11 @@ mod tests {
         for (line, id, message) in cases {
             let err = parse(&jsonl(line)).unwrap_err();
             assert_eq!(err.id, id, "case {line}");
-            assert!(err.message.starts_with(message), "case {line}: {}", err.message);
+            assert!(
+                err.message.starts_with(message),
+                "case {line}: {}",
+                err.message
+            );
         }
         let r = RawRecord {
             source: "in.jsonl:9".into(),
@@ -484,7 +511,11 @@ mod tests {
                 text: b"fine".to_vec(),
             },
         };
-        assert_eq!(parse(&r), Ok(("a.csv:4".into(), "fine".into())), "blank id: source");
+        assert_eq!(
+            parse(&r),
+            Ok(("a.csv:4".into(), "fine".into())),
+            "blank id: source"
+        );
     }
 
     #[test]

@@ -75,7 +75,9 @@ mod tests {
     fn parses_valid_shards_and_rejects_the_rest() {
         assert_eq!("3/8".parse::<Shard>().ok(), Some(Shard { k: 3, n: 8 }));
         assert_eq!(" 1/1 ".parse::<Shard>().ok(), Some(Shard::whole()));
-        for bad in ["0/4", "5/4", "1/0", "0/0", "3", "a/b", "-1/4", "1/4/2", "", "/"] {
+        for bad in [
+            "0/4", "5/4", "1/0", "0/0", "3", "a/b", "-1/4", "1/4/2", "", "/",
+        ] {
             let err = bad.parse::<Shard>().err();
             assert!(
                 matches!(err, Some(BatchError::BadShard(ref s)) if s == bad),

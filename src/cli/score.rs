@@ -1,13 +1,81 @@
-//! `stance score`: batch re-scoring of archives (see `crate::batch`).
+//! `stance score`: batch re-scoring of archives (see [`crate::batch`]).
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::batch::{BatchParams, FieldNames, InputFormat, OutputFormat, Shard};
+
 /// Arguments of `stance score`.
 #[derive(Debug, Args)]
-pub struct ScoreArgs {}
+pub struct ScoreArgs {
+    /// Model file.
+    #[arg(long, env = "STANCE_MODEL", default_value = crate::DEFAULT_MODEL_PATH)]
+    pub model: PathBuf,
+    /// Inputs, read in order: .jsonl/.ndjson/.json, .csv (with a header), .txt,
+    /// each optionally .gz or .zst; a directory of .txt files; `-` for standard input.
+    #[arg(long, short, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Output format: jsonl or csv.
+    #[arg(long, default_value = "jsonl")]
+    pub format: OutputFormat,
+    /// Input format of standard input (default jsonl) and of files whose name says nothing: jsonl, csv or txt.
+    #[arg(long)]
+    pub input_format: Option<InputFormat>,
+    /// JSON field or CSV column holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSON field or CSV column holding the id (records without one get `file:line`).
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// Scoring threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Add per-paragraph scores to every record.
+    #[arg(long)]
+    pub paragraphs: bool,
+    /// List the K terms pushing hardest toward and against each paragraph's label (implies --paragraphs).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub explain: usize,
+    /// Continue an interrupted run: keep the complete records --output holds, score the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Score only the K-th of N slices of the input: records whose index i (0-based, over all inputs) has i % N == K-1.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Never draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
 
-pub(super) fn run(_args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("stance score is not built yet (issue 5)")
+pub(super) fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let model = super::load_model(&args.model)?;
+    let params = BatchParams {
+        inputs: args.input,
+        input_format: args.input_format,
+        output: args.output,
+        output_format: args.format,
+        fields: FieldNames {
+            text: args.text_field,
+            id: args.id_field,
+        },
+        threads: args.threads,
+        paragraphs: args.paragraphs,
+        explain: args.explain,
+        resume: args.resume,
+        shard: args.shard.unwrap_or_else(Shard::whole),
+        progress: !args.no_progress && std::io::stderr().is_terminal(),
+    };
+    let summary = crate::batch::run(&model, &params)?;
+    eprintln!("{summary}");
+    Ok(if summary.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

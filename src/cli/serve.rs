@@ -1,13 +1,92 @@
 //! `stance serve`: run the HTTP scoring service (see `crate::server`).
+//! Settings come from defaults, then `STANCE_*` environment variables, then
+//! these flags; the admin token only from `STANCE_ADMIN_TOKEN` (a flag would
+//! show in `ps`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 
-/// Arguments of `stance serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {}
+use crate::server::{load_checked, Application, Settings};
 
-pub(super) fn run(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("stance serve is not built yet (issue 4)")
+/// Arguments of `stance serve`. Every flag falls back to its environment
+/// variable, then to the default.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Model file [env: STANCE_MODEL] [default: models/sanctuary-v1.json].
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [env: STANCE_BIND] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Worker threads [env: STANCE_WORKERS] [default: number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Largest request body in bytes [env: STANCE_MAX_BODY_BYTES] [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most documents per batch request [env: STANCE_MAX_BATCH_SIZE] [default: 100].
+    #[arg(long, value_name = "N")]
+    pub max_batch_size: Option<usize>,
+    /// Split paragraphs longer than this many chars [env: STANCE_MAX_PARAGRAPH_CHARS] [default: 2000].
+    #[arg(long, value_name = "CHARS")]
+    pub max_paragraph_chars: Option<usize>,
+    /// Flag scores whose top-two margin is below this [env: STANCE_LOW_CONFIDENCE_MARGIN] [default: 0.2].
+    #[arg(long, value_name = "MARGIN")]
+    pub low_confidence_margin: Option<f64>,
+    /// Largest `explain` a request may ask for [env: STANCE_MAX_EXPLAIN] [default: 50].
+    #[arg(long, value_name = "K")]
+    pub max_explain: Option<usize>,
+    /// Seconds to drain in-flight requests on SIGTERM [env: STANCE_SHUTDOWN_TIMEOUT] [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_timeout: Option<u64>,
+}
+
+impl ServeArgs {
+    /// Layers these flags over `settings`.
+    fn apply(self, mut s: Settings) -> Settings {
+        if let Some(v) = self.model {
+            s.model = v;
+        }
+        if let Some(v) = self.bind {
+            s.bind = v;
+        }
+        if let Some(v) = self.workers {
+            s.workers = v;
+        }
+        if let Some(v) = self.max_body_bytes {
+            s.max_body_bytes = v;
+        }
+        if let Some(v) = self.max_batch_size {
+            s.max_batch_size = v;
+        }
+        if let Some(v) = self.max_paragraph_chars {
+            s.max_paragraph_chars = v;
+        }
+        if let Some(v) = self.low_confidence_margin {
+            s.low_confidence_margin = v;
+        }
+        if let Some(v) = self.max_explain {
+            s.max_explain = v;
+        }
+        if let Some(v) = self.shutdown_timeout {
+            s.shutdown_timeout_secs = v;
+        }
+        s
+    }
+}
+
+pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.apply(Settings::from_env()?);
+    settings.validate()?;
+    let model = load_checked(&settings.model).context("cannot load model")?;
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings, model)?;
+        app.run_until_stopped()
+            .await
+            .context("the server stopped with an error")
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -27,7 +27,9 @@ pub enum ApiError {
         valid_up_to: usize,
     },
     /// The body is longer than the configured limit. 413 `payload_too_large`.
-    #[error("request body is larger than the limit of {limit} bytes (setting STANCE_MAX_BODY_BYTES)")]
+    #[error(
+        "request body is larger than the limit of {limit} bytes (setting STANCE_MAX_BODY_BYTES)"
+    )]
     PayloadTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -59,7 +61,9 @@ pub enum ApiError {
         max: usize,
     },
     /// A batch has more documents than allowed. 422 `batch_too_large`.
-    #[error("batch has {size} documents, the most allowed is {max} (setting STANCE_MAX_BATCH_SIZE)")]
+    #[error(
+        "batch has {size} documents, the most allowed is {max} (setting STANCE_MAX_BATCH_SIZE)"
+    )]
     BatchTooLarge {
         /// Documents sent.
         size: usize,
@@ -84,7 +88,9 @@ pub enum ApiError {
         allowed: &'static str,
     },
     /// Admin routes are off because no token is configured. 404 `admin_disabled`.
-    #[error("admin routes are disabled: start the service with STANCE_ADMIN_TOKEN set to enable them")]
+    #[error(
+        "admin routes are disabled: start the service with STANCE_ADMIN_TOKEN set to enable them"
+    )]
     AdminDisabled,
     /// No bearer token was sent. 401 `unauthorized`.
     #[error("missing bearer token: send Authorization: Bearer <STANCE_ADMIN_TOKEN>")]
@@ -105,6 +111,16 @@ pub enum ApiError {
     /// Anything unexpected. 500 `internal_error`; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An error answered by actix itself (an extractor without our error
+    /// handler, the router), re-wrapped by the telemetry middleware so it
+    /// still gets the JSON envelope. Keeps its status; the code follows it.
+    #[error("{message}")]
+    Framework {
+        /// The status actix chose.
+        status: StatusCode,
+        /// Its message (replaced by `internal error` for 5xx).
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -128,6 +144,17 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::ReloadFailed { .. } => "reload_failed",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Framework { status, .. } => match status.as_u16() {
+                401 => "unauthorized",
+                403 => "forbidden",
+                404 => "not_found",
+                405 => "method_not_allowed",
+                413 => "payload_too_large",
+                415 => "unsupported_media_type",
+                422 => "invalid_request",
+                s if s >= 500 => "internal_error",
+                _ => "bad_request",
+            },
         }
     }
 
@@ -212,6 +239,7 @@ impl ResponseError for ApiError {
             ApiError::ReloadFailed { .. } | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::Framework { status, .. } => *status,
         }
     }
 
@@ -252,9 +280,8 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
         .limit(limit)
         .error_handler(move |err, req| {
             let api = match &err {
-                JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                    ApiError::PayloadTooLarge { limit }
-                }
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge { limit },
                 JsonPayloadError::ContentType => ApiError::UnsupportedMediaType {
                     found: req
                         .headers()
@@ -299,16 +326,59 @@ mod tests {
     fn every_error_maps_to_its_status_and_json_envelope() {
         let cases: Vec<(ApiError, u16, &str)> = vec![
             (ApiError::MalformedJson("x".into()), 400, "malformed_json"),
-            (ApiError::InvalidUtf8 { valid_up_to: 3 }, 400, "invalid_utf8"),
-            (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),
-            (ApiError::UnsupportedMediaType { found: None }, 415, "unsupported_media_type"),
-            (ApiError::InvalidRequest("missing field `text`".into()), 422, "invalid_request"),
-            (ApiError::EmptyText { field: "text".into() }, 422, "empty_text"),
-            (ApiError::ExplainOutOfRange { requested: 99, max: 50 }, 422, "explain_out_of_range"),
-            (ApiError::BatchTooLarge { size: 101, max: 100 }, 422, "batch_too_large"),
+            (
+                ApiError::InvalidUtf8 { valid_up_to: 3 },
+                400,
+                "invalid_utf8",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 10 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::UnsupportedMediaType { found: None },
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::InvalidRequest("missing field `text`".into()),
+                422,
+                "invalid_request",
+            ),
+            (
+                ApiError::EmptyText {
+                    field: "text".into(),
+                },
+                422,
+                "empty_text",
+            ),
+            (
+                ApiError::ExplainOutOfRange {
+                    requested: 99,
+                    max: 50,
+                },
+                422,
+                "explain_out_of_range",
+            ),
+            (
+                ApiError::BatchTooLarge {
+                    size: 101,
+                    max: 100,
+                },
+                422,
+                "batch_too_large",
+            ),
             (ApiError::EmptyBatch, 422, "empty_batch"),
             (ApiError::NotFound { path: "/x".into() }, 404, "not_found"),
-            (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST" }, 405, "method_not_allowed"),
+            (
+                ApiError::MethodNotAllowed {
+                    method: "GET".into(),
+                    allowed: "POST",
+                },
+                405,
+                "method_not_allowed",
+            ),
             (ApiError::AdminDisabled, 404, "admin_disabled"),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::Forbidden, 403, "forbidden"),
@@ -328,13 +398,19 @@ mod tests {
         let v = body_of(&e);
         assert_eq!(v["error"]["code"], "internal_error");
         assert!(!v.to_string().contains("hunter2"));
-        assert!(format!("{e:?}").contains("hunter2"), "the log keeps the cause");
+        assert!(
+            format!("{e:?}").contains("hunter2"),
+            "the log keeps the cause"
+        );
     }
 
     #[test]
     fn json_syntax_errors_are_400_and_shape_errors_are_422() {
         let syntax = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
-        assert_eq!(ApiError::from_json(&syntax).status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ApiError::from_json(&syntax).status_code(),
+            StatusCode::BAD_REQUEST
+        );
         let shape = serde_json::from_str::<Vec<u8>>("{}").unwrap_err();
         assert_eq!(
             ApiError::from_json(&shape).status_code(),
@@ -344,7 +420,10 @@ mod tests {
 
     #[test]
     fn method_not_allowed_sends_an_allow_header() {
-        let e = ApiError::MethodNotAllowed { method: "PUT".into(), allowed: "GET" };
+        let e = ApiError::MethodNotAllowed {
+            method: "PUT".into(),
+            allowed: "GET",
+        };
         let res = e.error_response();
         assert_eq!(res.headers().get(header::ALLOW).unwrap(), "GET");
     }

@@ -105,16 +105,33 @@ mod tests {
 
     #[test]
     fn content_type_must_be_json_in_utf8() {
-        let ok = ["application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=\"UTF-8\""];
+        let ok = [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ];
         for ct in ok {
-            let req = TestRequest::default().insert_header((header::CONTENT_TYPE, ct)).to_http_request();
+            let req = TestRequest::default()
+                .insert_header((header::CONTENT_TYPE, ct))
+                .to_http_request();
             assert!(check_content_type(&req).is_ok(), "{ct}");
         }
-        let bad = ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "application/jsonx"];
+        let bad = [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/json; charset=latin1",
+            "application/jsonx",
+        ];
         for ct in bad {
-            let req = TestRequest::default().insert_header((header::CONTENT_TYPE, ct)).to_http_request();
+            let req = TestRequest::default()
+                .insert_header((header::CONTENT_TYPE, ct))
+                .to_http_request();
             assert!(
-                matches!(check_content_type(&req), Err(ApiError::UnsupportedMediaType { .. })),
+                matches!(
+                    check_content_type(&req),
+                    Err(ApiError::UnsupportedMediaType { .. })
+                ),
                 "{ct}"
             );
         }
@@ -129,9 +146,18 @@ mod tests {
         struct T {
             text: String,
         }
-        assert!(matches!(parse_json::<T>(b"{\"text\": \"\xff\"}"), Err(ApiError::InvalidUtf8 { valid_up_to: 10 })));
-        assert!(matches!(parse_json::<T>(b"{\"text\": "), Err(ApiError::MalformedJson(_))));
-        assert!(matches!(parse_json::<T>(b"{\"text\": 5}"), Err(ApiError::InvalidRequest(_))));
+        assert!(matches!(
+            parse_json::<T>(b"{\"text\": \"\xff\"}"),
+            Err(ApiError::InvalidUtf8 { valid_up_to: 10 })
+        ));
+        assert!(matches!(
+            parse_json::<T>(b"{\"text\": "),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<T>(b"{\"text\": 5}"),
+            Err(ApiError::InvalidRequest(_))
+        ));
         assert!(parse_json::<T>(b"{\"text\": \"ok\"}").is_ok());
     }
 }

@@ -144,7 +144,8 @@ impl Metrics {
     /// Counts one scored document of `bytes` bytes and `paragraphs` paragraphs.
     pub fn observe_document(&self, bytes: usize, paragraphs: usize) {
         self.documents.fetch_add(1, Ordering::Relaxed);
-        self.paragraphs.fetch_add(paragraphs as u64, Ordering::Relaxed);
+        self.paragraphs
+            .fetch_add(paragraphs as u64, Ordering::Relaxed);
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
@@ -181,7 +182,10 @@ impl Metrics {
     }
 
     fn render_into(&self, out: &mut String, model: &StanceModel) -> std::fmt::Result {
-        writeln!(out, "# HELP stance_http_requests_total HTTP requests by route, method and status.")?;
+        writeln!(
+            out,
+            "# HELP stance_http_requests_total HTTP requests by route, method and status."
+        )?;
         writeln!(out, "# TYPE stance_http_requests_total counter")?;
         let map = self.routes.read().unwrap_or_else(|e| e.into_inner());
         let mut routes: Vec<_> = map.iter().collect();
@@ -199,7 +203,10 @@ impl Metrics {
                 )?;
             }
         }
-        writeln!(out, "# HELP stance_http_request_duration_seconds Request latency by route.")?;
+        writeln!(
+            out,
+            "# HELP stance_http_request_duration_seconds Request latency by route."
+        )?;
         writeln!(out, "# TYPE stance_http_request_duration_seconds histogram")?;
         for (route, stats) in &routes {
             let h = &stats.latency;
@@ -216,7 +223,10 @@ impl Metrics {
                 )?;
             }
             let sum = h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-            writeln!(out, "stance_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}")?;
+            writeln!(
+                out,
+                "stance_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}"
+            )?;
             writeln!(
                 out,
                 "stance_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
@@ -226,9 +236,21 @@ impl Metrics {
         drop(routes);
         drop(map);
         let counters = [
-            ("stance_documents_scored_total", "Documents scored.", &self.documents),
-            ("stance_paragraphs_scored_total", "Paragraphs scored.", &self.paragraphs),
-            ("stance_bytes_scored_total", "Bytes of text scored (UTF-8).", &self.bytes),
+            (
+                "stance_documents_scored_total",
+                "Documents scored.",
+                &self.documents,
+            ),
+            (
+                "stance_paragraphs_scored_total",
+                "Paragraphs scored.",
+                &self.paragraphs,
+            ),
+            (
+                "stance_bytes_scored_total",
+                "Bytes of text scored (UTF-8).",
+                &self.bytes,
+            ),
             (
                 "stance_documents_rejected_total",
                 "Batch documents answered with an error entry.",
@@ -240,7 +262,10 @@ impl Metrics {
             writeln!(out, "# TYPE {name} counter")?;
             writeln!(out, "{name} {}", c.load(Ordering::Relaxed))?;
         }
-        writeln!(out, "# HELP stance_model_reloads_total Model reload attempts by result.")?;
+        writeln!(
+            out,
+            "# HELP stance_model_reloads_total Model reload attempts by result."
+        )?;
         writeln!(out, "# TYPE stance_model_reloads_total counter")?;
         writeln!(
             out,
@@ -252,7 +277,10 @@ impl Metrics {
             "stance_model_reloads_total{{result=\"failure\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         )?;
-        writeln!(out, "# HELP stance_model_info The model serving now (value is always 1).")?;
+        writeln!(
+            out,
+            "# HELP stance_model_info The model serving now (value is always 1)."
+        )?;
         writeln!(out, "# TYPE stance_model_info gauge")?;
         writeln!(
             out,
@@ -289,7 +317,11 @@ mod tests {
         h.observe(Duration::from_micros(50));
         h.observe(Duration::from_micros(700));
         h.observe(Duration::from_secs(60));
-        let counts: Vec<u64> = h.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+        let counts: Vec<u64> = h
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
         assert_eq!(counts[0], 1, "50us <= 0.1ms");
         assert_eq!(counts[3], 1, "700us <= 1ms");
         assert_eq!(counts[LATENCY_BUCKETS.len()], 1, "60s overflows to +Inf");

@@ -42,10 +42,17 @@ pub struct Settings {
     pub max_explain: usize,
     /// Bearer token of `POST /admin/reload` (`STANCE_ADMIN_TOKEN`); admin
     /// routes are disabled when unset.
+    #[serde(skip_serializing)]
     pub admin_token: Option<AdminToken>,
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C
     /// (`STANCE_SHUTDOWN_TIMEOUT`, default 30).
     pub shutdown_timeout_secs: u64,
+    /// File of API keys for the scoring endpoints (`STANCE_API_KEYS_FILE`;
+    /// syntax in `crate::server::keys`); keys are off when unset.
+    pub api_keys_file: Option<PathBuf>,
+    /// Longest `comment.text` of the Perspective endpoint, in bytes
+    /// (`STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`, default 20480: Perspective's 20 KB).
+    pub perspective_max_comment_bytes: usize,
 }
 
 impl Default for Settings {
@@ -61,6 +68,8 @@ impl Default for Settings {
             max_explain: 50,
             admin_token: None,
             shutdown_timeout_secs: 30,
+            api_keys_file: None,
+            perspective_max_comment_bytes: super::perspective::DEFAULT_MAX_COMMENT_BYTES,
         }
     }
 }
@@ -112,12 +121,7 @@ fn invalid(setting: &str, value: impl fmt::Display, expected: &str) -> ConfigErr
     }
 }
 
-fn parse_usize(
-    setting: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<usize, ConfigError> {
+fn parse_usize(setting: &str, value: &str, min: usize, max: usize) -> Result<usize, ConfigError> {
     let expected = format!("an integer from {min} to {max}");
     match value.trim().parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
@@ -131,6 +135,7 @@ const BATCH_RANGE: (usize, usize) = (1, 100_000);
 const PARAGRAPH_RANGE: (usize, usize) = (1, 1 << 30);
 const EXPLAIN_RANGE: (usize, usize) = (0, MAX_EXPLAIN_LIMIT);
 const SHUTDOWN_RANGE: (usize, usize) = (0, 3600);
+const COMMENT_RANGE: (usize, usize) = (1, 1 << 30);
 
 impl Settings {
     /// Applies `STANCE_*` variables from the process environment (see [`Settings::with_env`]).
@@ -142,9 +147,13 @@ impl Settings {
     /// `STANCE_MODEL`, `STANCE_BIND`, `STANCE_WORKERS`, `STANCE_MAX_BODY_BYTES`,
     /// `STANCE_MAX_BATCH_SIZE`, `STANCE_MAX_PARAGRAPH_CHARS`,
     /// `STANCE_LOW_CONFIDENCE_MARGIN`, `STANCE_MAX_EXPLAIN`, `STANCE_ADMIN_TOKEN`,
-    /// `STANCE_SHUTDOWN_TIMEOUT`. Values that do not parse are errors naming
+    /// `STANCE_SHUTDOWN_TIMEOUT`, `STANCE_API_KEYS_FILE`,
+    /// `STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`. Values that do not parse are errors naming
     /// the variable and the accepted values.
-    pub fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn with_env(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.is_empty() || k == "STANCE_ADMIN_TOKEN");
         if let Some(v) = get("STANCE_MODEL") {
             self.model = PathBuf::from(v);
@@ -173,6 +182,12 @@ impl Settings {
         if let Some(n) = num("STANCE_SHUTDOWN_TIMEOUT", SHUTDOWN_RANGE)? {
             self.shutdown_timeout_secs = n as u64;
         }
+        if let Some(n) = num("STANCE_PERSPECTIVE_MAX_COMMENT_BYTES", COMMENT_RANGE)? {
+            self.perspective_max_comment_bytes = n;
+        }
+        if let Some(v) = get("STANCE_API_KEYS_FILE") {
+            self.api_keys_file = Some(PathBuf::from(v));
+        }
         if let Some(v) = get("STANCE_LOW_CONFIDENCE_MARGIN") {
             self.low_confidence_margin = parse_margin("STANCE_LOW_CONFIDENCE_MARGIN", &v)?;
         }
@@ -195,8 +210,17 @@ impl Settings {
         check("workers", self.workers, WORKERS_EXPECTED)?;
         check("max_body_bytes", self.max_body_bytes, BODY_RANGE)?;
         check("max_batch_size", self.max_batch_size, BATCH_RANGE)?;
-        check("max_paragraph_chars", self.max_paragraph_chars, PARAGRAPH_RANGE)?;
+        check(
+            "max_paragraph_chars",
+            self.max_paragraph_chars,
+            PARAGRAPH_RANGE,
+        )?;
         check("max_explain", self.max_explain, EXPLAIN_RANGE)?;
+        check(
+            "perspective_max_comment_bytes",
+            self.perspective_max_comment_bytes,
+            COMMENT_RANGE,
+        )?;
         check(
             "shutdown_timeout_secs",
             usize::try_from(self.shutdown_timeout_secs).unwrap_or(usize::MAX),
@@ -223,9 +247,13 @@ impl Settings {
 
     /// The listen address, parsed.
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.bind
-            .parse()
-            .map_err(|_| invalid("bind", &self.bind, "an IP address and port such as 127.0.0.1:8080 or [::1]:8080"))
+        self.bind.parse().map_err(|_| {
+            invalid(
+                "bind",
+                &self.bind,
+                "an IP address and port such as 127.0.0.1:8080 or [::1]:8080",
+            )
+        })
     }
 
     /// The scoring options every request starts from (`explain` 0).
@@ -306,8 +334,16 @@ mod tests {
             ("STANCE_WORKERS", "0", "an integer from 1 to 1024"),
             ("STANCE_WORKERS", "many", "an integer from 1 to 1024"),
             ("STANCE_MAX_BATCH_SIZE", "-1", "an integer from 1 to 100000"),
-            ("STANCE_LOW_CONFIDENCE_MARGIN", "1.5", "a number from 0 to 1"),
-            ("STANCE_LOW_CONFIDENCE_MARGIN", "NaN", "a number from 0 to 1"),
+            (
+                "STANCE_LOW_CONFIDENCE_MARGIN",
+                "1.5",
+                "a number from 0 to 1",
+            ),
+            (
+                "STANCE_LOW_CONFIDENCE_MARGIN",
+                "NaN",
+                "a number from 0 to 1",
+            ),
         ];
         for (k, v, expected) in cases {
             let err = Settings::default().with_env(env(&[(k, v)])).unwrap_err();
@@ -323,7 +359,10 @@ mod tests {
             ..Settings::default()
         };
         let msg = s.validate().unwrap_err().to_string();
-        assert!(msg.contains("bind") && msg.contains("127.0.0.1:8080"), "{msg}");
+        assert!(
+            msg.contains("bind") && msg.contains("127.0.0.1:8080"),
+            "{msg}"
+        );
         let s = Settings::default()
             .with_env(env(&[("STANCE_ADMIN_TOKEN", "")]))
             .unwrap();
@@ -333,11 +372,12 @@ mod tests {
     }
 
     #[test]
-    fn the_admin_token_never_appears_in_debug_output() {
+    fn the_admin_token_never_appears_in_debug_or_serialized_output() {
         let s = Settings {
             admin_token: Some(AdminToken::new("hunter2hunter2")),
             ..Settings::default()
         };
         assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&s).unwrap().contains("hunter2"));
     }
 }

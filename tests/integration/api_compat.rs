@@ -1,1 +1,537 @@
-//! See main.rs.
+//! The compatibility endpoints over real HTTP (issue 6): Perspective's
+//! `comments:analyze` and its discovery document, the Open Inference
+//! Protocol (KServe V2), and API keys with per-key limits. Each test starts
+//! the real server on port 0 ([`spawn_app_with`]) with the fixture model and
+//! compares answers with the library's scores.
+//!
+//! `real_client_libraries_drive_both_protocols` runs `scripts/test_clients.sh`
+//! (google-api-python-client and tritonclient from PyPI) only when
+//! `STANCE_CLIENT_TESTS=1`, so plain `cargo test` stays off the network.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+use stance::{DocumentOptions, DocumentScore, Label};
+
+use crate::api::{spawn_app, spawn_app_with, TestApp, TestResponse};
+use crate::helpers::{fixture_model, fixture_model_path, stance_cmd};
+
+const ANALYZE: &str = "/v1alpha1/comments:analyze";
+const ALL_ATTRIBUTES: [(&str, Label); 3] = [
+    ("STANCE_PRO_SANCTUARY", Label::Pro),
+    ("STANCE_ANTI_SANCTUARY", Label::Anti),
+    ("STANCE_NEUTRAL", Label::Neutral),
+];
+
+/// Two paragraphs with accented letters, a 2-unit emoji and a 7-unit
+/// emoji sequence (woman police officer: 4 code points, 7 UTF-16 units).
+const UNICODE_TEXT: &str = "Café owners 🙂 said sanctuary protections keep families safe.\n\n  Le shérif 👮‍♀️ wants every ICE detainer honored, à tout prix.  ";
+
+fn library_doc(text: &str) -> DocumentScore {
+    fixture_model()
+        .score_document(text, &DocumentOptions::default())
+        .expect("library scores the text")
+}
+
+fn all_attributes() -> Value {
+    json!({"STANCE_PRO_SANCTUARY": {}, "STANCE_ANTI_SANCTUARY": {}, "STANCE_NEUTRAL": {}})
+}
+
+async fn analyze(app: &TestApp, body: &Value) -> TestResponse {
+    app.post_json(ANALYZE, body).await
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+/// UTF-16 offset of byte offset `b` of `text`, computed independently of the service.
+fn utf16_at(text: &str, b: usize) -> usize {
+    text[..b].encode_utf16().count()
+}
+
+#[tokio::test]
+async fn perspective_analyze_answers_in_perspectives_shape_with_the_librarys_scores() {
+    let app = spawn_app().await;
+    let text = "The council kept its sanctuary ordinance so families can call the police.";
+    let r = analyze(
+        &app,
+        &json!({"comment": {"text": text, "type": "PLAIN_TEXT"}, "requestedAttributes": all_attributes(),
+                "clientToken": "tok-42", "doNotStore": true, "sessionId": "s", "communityId": "c",
+                "context": {"entries": [{"text": "an article", "type": "PLAIN_TEXT"}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
+    let v = r.json();
+    let doc = library_doc(text);
+    let mut sum = 0.0;
+    for (name, label) in ALL_ATTRIBUTES {
+        let s = &v["attributeScores"][name]["summaryScore"];
+        assert_eq!(s["type"], "PROBABILITY", "{name}");
+        let value = s["value"].as_f64().unwrap_or_else(|| panic!("{name}: {v}"));
+        assert!(close(value, doc.probabilities.get(label)), "{name}: {value}");
+        assert!(v["attributeScores"][name].get("spanScores").is_none(), "{name}");
+        sum += value;
+    }
+    assert!(close(sum, 1.0), "the three stance probabilities sum to 1, got {sum}");
+    assert_eq!(v["languages"], json!(["en"]));
+    assert_eq!(v["detectedLanguages"], json!(["en"]));
+    assert_eq!(v["clientToken"], "tok-42");
+    assert_eq!(v.as_object().map(|o| o.len()), Some(4), "no other fields: {v}");
+}
+
+#[tokio::test]
+async fn span_offsets_count_utf16_units_on_emoji_and_accented_text() {
+    let app = spawn_app().await;
+    let r = analyze(
+        &app,
+        &json!({"comment": {"text": UNICODE_TEXT}, "spanAnnotations": true,
+                "requestedAttributes": all_attributes(), "languages": ["en"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["languages"], json!(["en"]));
+    assert!(v.get("detectedLanguages").is_none(), "languages were given: {v}");
+    // The paragraphs, found independently: trimmed halves around the blank line.
+    let units: Vec<u16> = UNICODE_TEXT.encode_utf16().collect();
+    let mut expected = Vec::new();
+    let mut offset = 0;
+    for part in UNICODE_TEXT.split("\n\n") {
+        let lead = part.len() - part.trim_start().len();
+        let start = offset + lead;
+        let end = start + part.trim().len();
+        expected.push((utf16_at(UNICODE_TEXT, start), utf16_at(UNICODE_TEXT, end), part.trim()));
+        offset += part.len() + 2;
+    }
+    // Byte, char and UTF-16 offsets all differ on this text.
+    assert_ne!(expected[1].0, UNICODE_TEXT.find("Le shérif").unwrap_or_default());
+    let doc = library_doc(UNICODE_TEXT);
+    for (name, label) in ALL_ATTRIBUTES {
+        let spans = v["attributeScores"][name]["spanScores"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no spanScores in {v}"));
+        assert_eq!(spans.len(), 2, "{name}");
+        for (i, (s, (begin, end, para))) in spans.iter().zip(&expected).enumerate() {
+            assert_eq!(s["begin"], *begin, "{name} span {i}");
+            assert_eq!(s["end"], *end, "{name} span {i}");
+            let got = String::from_utf16(&units[*begin..*end]).unwrap_or_default();
+            assert_eq!(got, *para, "{name} span {i}: end is exclusive, in UTF-16 units");
+            let value = s["score"]["value"].as_f64().unwrap_or_default();
+            assert!(close(value, doc.paragraphs[i].probabilities.get(label)), "{name} span {i}");
+            assert_eq!(s["score"]["type"], "PROBABILITY");
+        }
+    }
+}
+
+#[tokio::test]
+async fn score_threshold_leaves_out_attributes_and_spans_below_it() {
+    let app = spawn_app().await;
+    let text = "Sanctuary policies protect immigrant families.\nThe sheriff must honor every ICE detainer.";
+    let doc = library_doc(text);
+    let top = doc.label;
+    let low = Label::ALL
+        .into_iter()
+        .min_by(|a, b| doc.probabilities.get(*a).total_cmp(&doc.probabilities.get(*b)))
+        .unwrap_or(Label::Neutral);
+    let name_of = |l: Label| ALL_ATTRIBUTES.iter().find(|(_, x)| *x == l).map(|(n, _)| *n).unwrap_or_default();
+    let mut attrs = serde_json::Map::new();
+    // Exactly the summary value: kept (only scores *below* are left out).
+    attrs.insert(name_of(top).into(), json!({"scoreThreshold": doc.probabilities.get(top)}));
+    // Just above the summary value: left out whole.
+    attrs.insert(name_of(low).into(), json!({"scoreThreshold": doc.probabilities.get(low) + 1e-9}));
+    let r = analyze(&app, &json!({"comment": {"text": text}, "spanAnnotations": true, "requestedAttributes": attrs})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let scores = v["attributeScores"].as_object().cloned().unwrap_or_default();
+    assert!(scores.contains_key(name_of(top)), "{v}");
+    assert!(!scores.contains_key(name_of(low)), "{v}");
+    let kept_spans = scores[name_of(top)]["spanScores"].as_array().cloned().unwrap_or_default();
+    let want = doc
+        .paragraphs
+        .iter()
+        .filter(|p| p.probabilities.get(top) >= doc.probabilities.get(top))
+        .count();
+    assert_eq!(kept_spans.len(), want, "spans below the threshold are left out: {v}");
+    // A threshold of 1.01 leaves nothing: a 200 with empty attributeScores.
+    let r = analyze(&app, &json!({"comment": {"text": text}, "requestedAttributes": {"STANCE_NEUTRAL": {"scoreThreshold": 1.01}}})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["attributeScores"], json!({}));
+}
+
+#[tokio::test]
+async fn version_pinning_accepts_the_serving_version_and_refuses_others() {
+    let app = spawn_app().await;
+    let version = fixture_model().meta().version.clone();
+    let major = version.split('.').next().unwrap_or_default().to_string();
+    for pinned in [version.clone(), major] {
+        let key = format!("STANCE_PRO_SANCTUARY@{pinned}");
+        let r = analyze(&app, &json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {&key: {}}})).await;
+        assert_eq!(r.status, 200, "{key}: {}", r.text());
+        assert!(r.json()["attributeScores"][&key]["summaryScore"]["value"].is_number(), "{key}");
+    }
+    let r = analyze(&app, &json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL@99.0.0": {}}})).await;
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["error"]["details"][0]["errorType"], "INVALID_REQUEST");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.starts_with("Unknown requested attribute: STANCE_NEUTRAL@99.0.0"), "{msg}");
+    assert!(msg.contains(&version), "{msg}");
+}
+
+#[tokio::test]
+async fn every_perspective_error_has_googles_envelope_and_perspectives_type() {
+    let app = spawn_app_with(|s| s.perspective_max_comment_bytes = 40).await;
+    let attrs = json!({"STANCE_PRO_SANCTUARY": {}});
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("no comment", json!({"requestedAttributes": attrs}).to_string().into(), "COMMENT_EMPTY", "Comment must be non-empty."),
+        ("empty text", json!({"comment": {"text": ""}, "requestedAttributes": attrs}).to_string().into(), "COMMENT_EMPTY", "Comment must be non-empty."),
+        ("blank text", json!({"comment": {"text": " \n "}, "requestedAttributes": attrs}).to_string().into(), "COMMENT_EMPTY", "Comment must be non-empty."),
+        ("41 bytes over a 40 byte limit", json!({"comment": {"text": "é".repeat(20) + "x"}, "requestedAttributes": attrs}).to_string().into(), "COMMENT_TOO_LONG", "Comment text too long."),
+        ("no attributes", json!({"comment": {"text": "x"}}).to_string().into(), "NO_REQUESTED_ATTRIBUTES", "Missing requested_attributes"),
+        ("empty attributes", json!({"comment": {"text": "x"}, "requestedAttributes": {}}).to_string().into(), "NO_REQUESTED_ATTRIBUTES", "Missing requested_attributes"),
+        ("french", json!({"comment": {"text": "x"}, "requestedAttributes": attrs, "languages": ["fr"]}).to_string().into(),
+         "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE", "Attribute STANCE_PRO_SANCTUARY does not support request languages: fr"),
+        ("unknown attribute", json!({"comment": {"text": "x"}, "requestedAttributes": {"TOXICITY": {}}}).to_string().into(), "INVALID_REQUEST", "Unknown requested attribute: TOXICITY"),
+        ("html", json!({"comment": {"text": "<p>x</p>", "type": "HTML"}, "requestedAttributes": attrs}).to_string().into(),
+         "INVALID_REQUEST", "Currently, only 'PLAIN_TEXT' comments are supported"),
+        ("unknown text type", json!({"comment": {"text": "x", "type": "RTF"}, "requestedAttributes": attrs}).to_string().into(), "INVALID_REQUEST", "Unknown text type: RTF"),
+        ("score type", json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {"scoreType": "STD_DEV_SCORE"}}}).to_string().into(),
+         "INVALID_REQUEST", "Requested score type STD_DEV_SCORE is not supported by attribute STANCE_NEUTRAL"),
+        ("malformed json", b"{\"comment\": ".to_vec(), "INVALID_REQUEST", "Invalid JSON payload received."),
+        ("unknown field", json!({"comment": {"text": "x"}, "requestedAttributes": attrs, "bogus": 1}).to_string().into(), "INVALID_REQUEST", "Invalid JSON payload received."),
+        ("wrong type", json!({"comment": {"text": 7}, "requestedAttributes": attrs}).to_string().into(), "INVALID_REQUEST", "Invalid JSON payload received."),
+        ("not utf-8", b"{\"comment\": {\"text\": \"\xff\"}}".to_vec(), "INVALID_REQUEST", "Invalid JSON payload received."),
+    ];
+    for (case, body, error_type, message) in cases {
+        let r = app
+            .request("POST", ANALYZE, &[("content-type", "application/json")], Some(body))
+            .await;
+        assert_eq!(r.status, 400, "{case}: {}", r.text());
+        let v = r.json();
+        assert_eq!(v["error"]["code"], 400, "{case}");
+        assert_eq!(v["error"]["status"], "INVALID_ARGUMENT", "{case}");
+        let got = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(got.starts_with(message), "{case}: {got}");
+        assert_eq!(v["error"]["details"][0]["@type"], "type.googleapis.com/google.commentanalyzer.v1alpha1.Error", "{case}");
+        assert_eq!(v["error"]["details"][0]["errorType"], error_type, "{case}");
+    }
+    // dropUnsupportedAttributes turns the language error into an answer without them.
+    let r = analyze(&app, &json!({"comment": {"text": "x"}, "requestedAttributes": attrs, "languages": ["fr"], "dropUnsupportedAttributes": true})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["attributeScores"], json!({}));
+    assert_eq!(r.json()["languages"], json!(["fr"]));
+    // Exactly at the limit (40 bytes) is fine.
+    let r = analyze(&app, &json!({"comment": {"text": "é".repeat(20)}, "requestedAttributes": attrs})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn the_perspective_path_with_a_colon_is_routed_and_takes_any_content_type() {
+    let app = spawn_app().await;
+    let body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}}).to_string();
+    // Browsers' fetch sends text/plain; Google's endpoint reads it as JSON.
+    for ct in ["text/plain;charset=UTF-8", "application/json"] {
+        let r = app
+            .request("POST", &format!("{ANALYZE}?alt=json&prettyPrint=false"), &[("content-type", ct)], Some(body.clone().into_bytes()))
+            .await;
+        assert_eq!(r.status, 200, "{ct}: {}", r.text());
+    }
+    // The percent-encoded colon reaches the same route.
+    let r = app
+        .request("POST", "/v1alpha1/comments%3Aanalyze", &[("content-type", "application/json")], Some(body.into_bytes()))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = app.get(ANALYZE).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = app.post_json("/v1alpha1/comments:suggestscore", &json!({})).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn the_discovery_document_points_discovery_clients_at_this_service() {
+    let app = spawn_app().await;
+    for path in ["/$discovery/rest?version=v1alpha1", "/%24discovery/rest?version=v1alpha1&key=k", "/discovery/v1/apis/commentanalyzer/v1alpha1/rest"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let v = r.json();
+        assert_eq!(v["rootUrl"], format!("{}/", app.address), "{path}");
+        assert_eq!(v["resources"]["comments"]["methods"]["analyze"]["path"], "v1alpha1/comments:analyze");
+    }
+    let r = app.get("/$discovery/rest?version=v1").await;
+    assert_eq!(r.status, 404);
+}
+
+fn infer_body(shape: Value, data: Value) -> Value {
+    json!({"id": "req-1", "inputs": [{"name": "text", "shape": shape, "datatype": "BYTES", "data": data}]})
+}
+
+#[tokio::test]
+async fn kserve_health_and_metadata_describe_the_serving_model() {
+    let app = spawn_app().await;
+    let meta = fixture_model().meta().clone();
+    let r = app.get("/v2/health/live").await;
+    assert_eq!((r.status, r.json()), (200, json!({"live": true})));
+    let r = app.get("/v2/health/ready").await;
+    assert_eq!((r.status, r.json()), (200, json!({"ready": true})));
+    let r = app.get("/v2").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["name"], "stance");
+    for path in [format!("/v2/models/{}", meta.name), format!("/v2/models/{}/versions/{}", meta.name, meta.version)] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            r.json(),
+            json!({"name": meta.name, "versions": [meta.version], "platform": "stance_tfidf_logreg",
+                   "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
+                   "outputs": [{"name": "label", "datatype": "BYTES", "shape": [-1]},
+                               {"name": "probabilities", "datatype": "FP64", "shape": [-1, 3]}]}),
+            "{path}"
+        );
+        let r = app.get(&format!("{path}/ready")).await;
+        assert_eq!(r.status, 200, "{path}/ready");
+        assert_eq!(r.json()["ready"], true);
+    }
+    let cases = [
+        ("GET", "/v2/models/nope".to_string()),
+        ("GET", "/v2/models/nope/ready".to_string()),
+        ("GET", format!("/v2/models/{}/versions/9.9.9", meta.name)),
+        ("POST", "/v2/models/nope/infer".to_string()),
+        ("POST", format!("/v2/models/{}/versions/9.9.9/infer", meta.name)),
+    ];
+    for (method, path) in cases {
+        let body = (method == "POST").then(|| infer_body(json!([1]), json!(["x"])).to_string().into_bytes());
+        let r = app.request(method, &path, &[("content-type", "application/json")], body).await;
+        assert_eq!(r.status, 404, "{path}");
+        let msg = r.json()["error"].as_str().map(str::to_string).unwrap_or_default();
+        assert!(msg.contains(&meta.name) || msg.contains(&meta.version), "{path}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn kserve_infer_returns_labels_and_probabilities_equal_to_the_librarys() {
+    let app = spawn_app().await;
+    let meta = fixture_model().meta().clone();
+    let texts = ["Sanctuary protections build trust with immigrant neighbors.", UNICODE_TEXT, "The board meets Tuesday."];
+    let path = format!("/v2/models/{}/infer", meta.name);
+    for (shape, data, label_shape) in [
+        (json!([3]), json!(texts), json!([3])),
+        (json!([3, 1]), json!(texts.map(|t| [t])), json!([3, 1])),
+    ] {
+        let r = app.post_json(&path, &infer_body(shape.clone(), data)).await;
+        assert_eq!(r.status, 200, "{shape}: {}", r.text());
+        let v = r.json();
+        assert_eq!(v["model_name"], meta.name);
+        assert_eq!(v["model_version"], meta.version);
+        assert_eq!(v["id"], "req-1");
+        let labels = &v["outputs"][0];
+        assert_eq!(labels["name"], "label");
+        assert_eq!(labels["datatype"], "BYTES");
+        assert_eq!(labels["shape"], label_shape);
+        let probs = &v["outputs"][1];
+        assert_eq!(probs["name"], "probabilities");
+        assert_eq!(probs["datatype"], "FP64");
+        assert_eq!(probs["shape"], json!([3, 3]));
+        assert_eq!(probs["parameters"]["labels"], "anti,neutral,pro");
+        let flat: Vec<f64> = probs["data"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        assert_eq!(flat.len(), 9);
+        for (i, t) in texts.iter().enumerate() {
+            let doc = library_doc(t);
+            assert_eq!(labels["data"][i], doc.label.as_str(), "text {i}");
+            for (j, l) in Label::ALL.iter().enumerate() {
+                assert!(close(flat[i * 3 + j], doc.probabilities.get(*l)), "text {i} {l}");
+            }
+        }
+    }
+    // Versioned path and one requested output.
+    let mut body = infer_body(json!([1]), json!(["sanctuary"]));
+    body["outputs"] = json!([{"name": "probabilities"}]);
+    let r = app.post_json(&format!("/v2/models/{}/versions/{}/infer", meta.name, meta.version), &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["outputs"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn kserve_infer_accepts_the_binary_tensor_extension() {
+    let app = spawn_app().await;
+    let name = fixture_model().meta().name.clone();
+    let texts = ["Café 🙂 sanctuary", "ICE detainers"];
+    let mut data = Vec::new();
+    for t in texts {
+        data.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        data.extend_from_slice(t.as_bytes());
+    }
+    let header = json!({"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "parameters": {"binary_data_size": data.len()}}]}).to_string();
+    let len = header.len().to_string();
+    let mut body = header.into_bytes();
+    body.extend_from_slice(&data);
+    let r = app
+        .request("POST", &format!("/v2/models/{name}/infer"), &[("inference-header-content-length", &len), ("content-type", "application/octet-stream")], Some(body))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    for (i, t) in texts.iter().enumerate() {
+        assert_eq!(v["outputs"][0]["data"][i], library_doc(t).label.as_str(), "text {i}");
+    }
+}
+
+#[tokio::test]
+async fn kserve_infer_errors_are_400_with_the_protocols_error_body() {
+    let app = spawn_app_with(|s| s.max_batch_size = 2).await;
+    let path = format!("/v2/models/{}/infer", fixture_model().meta().name);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("malformed", b"{\"inputs\": [".to_vec(), "invalid request JSON"),
+        ("no inputs", json!({"inputs": []}).to_string().into(), "exactly one input"),
+        ("fp32", json!({"inputs": [{"name": "text", "shape": [1], "datatype": "FP32", "data": [1.5]}]}).to_string().into(), "expected BYTES"),
+        ("shape", infer_body(json!([2, 2]), json!(["a", "b", "c", "d"])).to_string().into(), "expected [N] or [N, 1]"),
+        ("count", infer_body(json!([2]), json!(["a"])).to_string().into(), "but 1 elements"),
+        ("empty text", infer_body(json!([2]), json!(["a", ""])).to_string().into(), "element 1 of input \"text\" is empty"),
+        ("batch", infer_body(json!([3]), json!(["a", "b", "c"])).to_string().into(), "the most allowed is 2"),
+        ("output", json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}], "outputs": [{"name": "x"}]}).to_string().into(), "unknown output"),
+    ];
+    for (case, body, want) in cases {
+        let r = app.request("POST", &path, &[("content-type", "application/json")], Some(body)).await;
+        assert_eq!(r.status, 400, "{case}: {}", r.text());
+        let v = r.json();
+        let msg = v["error"].as_str().unwrap_or_else(|| panic!("{case}: {v}"));
+        assert!(msg.contains(want), "{case}: {msg}");
+    }
+}
+
+/// A keys file in a temp dir (kept alive by the returned guard).
+fn keys_file(contents: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("keys.txt");
+    let mut f = std::fs::File::create(&path).expect("create keys file");
+    f.write_all(contents.as_bytes()).expect("write keys file");
+    (dir, path)
+}
+
+const OPEN_KEY: &str = "open-key-0123456789";
+const SLOW_KEY: &str = "slow-key-0123456789";
+
+async fn keyed_app() -> (TestApp, tempfile::TempDir) {
+    let (dir, path) = keys_file(&format!("# test keys\n{OPEN_KEY}\n{SLOW_KEY} rps=0.2 burst=1  # one per 5 s\n"));
+    let app = spawn_app_with(|s| s.api_keys_file = Some(path)).await;
+    (app, dir)
+}
+
+#[tokio::test]
+async fn with_keys_on_scoring_endpoints_need_a_valid_key_in_each_protocols_envelope() {
+    let (app, _dir) = keyed_app().await;
+    let model = fixture_model().meta().name.clone();
+    let infer = format!("/v2/models/{model}/infer");
+    let score_body = json!({"text": "sanctuary"});
+    let persp_body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let infer_b = infer_body(json!([1]), json!(["sanctuary"]));
+    for key in [None, Some("wrong-key-0123456789")] {
+        let q = key.map(|k| format!("?key={k}")).unwrap_or_default();
+        let r = app.post_json(&format!("/v1/score{q}"), &score_body).await;
+        assert_eq!(r.status, 401, "{key:?}");
+        assert_eq!(r.error_code(), "unauthorized");
+        let r = app.post_json(&format!("/v1/score/batch{q}"), &json!({"documents": [{"id": "a", "text": "x"}]})).await;
+        assert_eq!(r.status, 401, "{key:?}");
+        let r = app.post_json(&format!("{ANALYZE}{q}"), &persp_body).await;
+        assert_eq!(r.status, 401, "{key:?}");
+        let v = r.json();
+        assert_eq!(v["error"]["code"], 401);
+        assert_eq!(v["error"]["status"], "UNAUTHENTICATED");
+        let r = app.post_json(&format!("{infer}{q}"), &infer_b).await;
+        assert_eq!(r.status, 401, "{key:?}");
+        assert!(r.json()["error"].is_string());
+        if let Some(k) = key {
+            assert!(!r.text().contains(k), "the key is not echoed");
+        }
+    }
+    // The right key, as ?key= (Perspective), Bearer, or X-Goog-Api-Key.
+    let r = app.post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let bearer = format!("Bearer {OPEN_KEY}");
+    for (path, body) in [("/v1/score", &score_body), (infer.as_str(), &infer_b), (ANALYZE, &persp_body)] {
+        let r = app
+            .request("POST", path, &[("content-type", "application/json"), ("authorization", &bearer)], Some(body.to_string().into_bytes()))
+            .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    let r = app
+        .request("POST", "/v1/score", &[("content-type", "application/json"), ("x-goog-api-key", OPEN_KEY)], Some(score_body.to_string().into_bytes()))
+        .await;
+    assert_eq!(r.status, 200);
+    // Health, readiness, metrics and metadata stay open.
+    for path in ["/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready", "/v1/model", "/openapi.json"] {
+        assert_eq!(app.get(path).await.status, 200, "{path}");
+    }
+    assert_eq!(app.get(&format!("/v2/models/{model}")).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_key_over_its_limit_gets_429_with_retry_after_while_other_keys_pass() {
+    let (app, _dir) = keyed_app().await;
+    let persp_body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let r = app.post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = app.post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry: u64 = r.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!((1..=5).contains(&retry), "Retry-After {retry}");
+    let v = r.json();
+    assert_eq!(v["error"]["code"], 429);
+    assert_eq!(v["error"]["status"], "RESOURCE_EXHAUSTED");
+    assert_eq!(v["error"]["details"][0]["errorType"], "RATE_LIMIT_EXCEEDED");
+    // The same bucket covers the native endpoint, in its own envelope.
+    let r = app
+        .request("POST", "/v1/score", &[("content-type", "application/json"), ("authorization", &format!("Bearer {SLOW_KEY}"))], Some(b"{\"text\": \"x\"}".to_vec()))
+        .await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.error_code(), "rate_limited");
+    assert!(r.header("retry-after").is_some());
+    // An unlimited key is not affected.
+    for _ in 0..5 {
+        let r = app.post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body).await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+#[test]
+fn stance_serve_refuses_a_bad_keys_file_naming_the_line_but_not_the_key() {
+    let (_dir, path) = keys_file("good-key-0123456789\ngood-key-0123456789 rps=1\n");
+    let out = stance_cmd()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .arg("--model")
+        .arg(fixture_model_path())
+        .env("STANCE_API_KEYS_FILE", &path)
+        .output()
+        .expect("run stance serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("keys.txt:2: duplicate key"), "{stderr}");
+    assert!(!stderr.contains("good-key"), "{stderr}");
+}
+
+/// Drives both protocols with real client libraries from PyPI
+/// (google-api-python-client for Perspective, tritonclient for KServe) via
+/// `scripts/test_clients.sh`. Opt-in: `STANCE_CLIENT_TESTS=1 cargo test
+/// --test integration real_client_libraries` (needs python3 and PyPI; the
+/// script prints SKIP and exits 0 when the registry cannot be reached).
+#[test]
+fn real_client_libraries_drive_both_protocols() {
+    if std::env::var("STANCE_CLIENT_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set STANCE_CLIENT_TESTS=1 to run scripts/test_clients.sh");
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/test_clients.sh"))
+        .arg("--model")
+        .arg(fixture_model_path())
+        .env("STANCE_BIN", env!("CARGO_BIN_EXE_stance"))
+        .current_dir(root)
+        .output()
+        .expect("run scripts/test_clients.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "test_clients.sh failed\n{stdout}\n{stderr}");
+    eprintln!("{stdout}");
+}

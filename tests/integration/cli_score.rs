@@ -1,1 +1,558 @@
-//! See main.rs.
+//! `stance score` run as a user would: every input format and compression,
+//! bad records, ordering under many threads, resume after a kill, shards,
+//! and scores identical to the library's.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use stance::DocumentOptions;
+
+use crate::helpers::{fixture_data, fixture_model, fixture_model_path, stance_cmd, stderr, stdout};
+
+/// The fixture's texts, to build inputs from.
+fn fixture_texts() -> Vec<String> {
+    std::fs::read_to_string(fixture_data())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `n` distinct documents: `(id, text)`, some with two paragraphs.
+fn documents(n: usize) -> Vec<(String, String)> {
+    let t = fixture_texts();
+    (0..n)
+        .map(|i| {
+            let mut text = format!("{} (item {i})", t[i % t.len()]);
+            if i % 3 == 0 {
+                text.push_str("\n\n");
+                text.push_str(&t[(i * 7 + 3) % t.len()]);
+            }
+            (format!("doc-{i:05}"), text)
+        })
+        .collect()
+}
+
+fn jsonl_of(docs: &[(String, String)]) -> String {
+    docs.iter()
+        .map(|(id, text)| {
+            serde_json::json!({"id": id, "text": text, "section": "metro"}).to_string() + "\n"
+        })
+        .collect()
+}
+
+/// Runs `stance score --model <fixture> <args>` in `dir`.
+fn score_in(dir: &Path, args: &[&str]) -> Output {
+    stance_cmd()
+        .current_dir(dir)
+        .args(["score", "--model", fixture_model_path().to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Output records parsed from JSONL.
+fn records(jsonl: &str) -> Vec<Value> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad output line {l:?}: {e}")))
+        .collect()
+}
+
+fn ids(recs: &[Value]) -> Vec<String> {
+    recs.iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Checks every record against the library's score of the same text, exactly.
+fn assert_scores_match_library(case: &str, recs: &[Value], docs: &[(String, String)]) {
+    let model = fixture_model();
+    assert_eq!(recs.len(), docs.len(), "{case}: record count");
+    for (rec, (id, text)) in recs.iter().zip(docs) {
+        assert_eq!(rec["id"], id.as_str(), "{case}: order");
+        let expected = model
+            .score_document(text, &DocumentOptions::default())
+            .unwrap();
+        let p = &rec["probabilities"];
+        let got = [p["pro"].as_f64(), p["anti"].as_f64(), p["neutral"].as_f64()];
+        let want = expected.probabilities;
+        assert_eq!(
+            got,
+            [Some(want.pro), Some(want.anti), Some(want.neutral)],
+            "{case}: {id}"
+        );
+        assert_eq!(rec["label"], expected.label.as_str(), "{case}: {id}");
+        assert_eq!(
+            rec["stance_index"].as_f64(),
+            Some(expected.stance_index),
+            "{case}: {id}"
+        );
+        assert_eq!(
+            rec["low_confidence"], expected.low_confidence,
+            "{case}: {id}"
+        );
+        assert_eq!(rec["model_checksum"], model.checksum(), "{case}: {id}");
+        assert_eq!(rec["model"], model.meta().name.as_str(), "{case}: {id}");
+        assert_eq!(
+            rec["model_version"],
+            model.meta().version.as_str(),
+            "{case}: {id}"
+        );
+    }
+}
+
+#[test]
+fn every_input_format_gives_the_library_scores_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(40);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    let mut csv = csv::Writer::from_path(dir.path().join("in.csv")).unwrap();
+    csv.write_record(["section", "text", "id"]).unwrap();
+    for (id, text) in &docs {
+        csv.write_record(["metro", text, id]).unwrap();
+    }
+    csv.flush().unwrap();
+    // A directory of documents, nested; ids are paths relative to it.
+    let txt = dir.path().join("docs");
+    std::fs::create_dir_all(txt.join("b")).unwrap();
+    let mut txt_docs = Vec::new();
+    for (i, (_, text)) in docs.iter().enumerate().take(6) {
+        let rel = if i < 3 {
+            format!("a{i}.txt")
+        } else {
+            format!("b/c{i}.txt")
+        };
+        std::fs::write(txt.join(&rel), text).unwrap();
+        txt_docs.push((rel, text.clone()));
+    }
+    std::fs::write(txt.join("notes.md"), "not a document").unwrap();
+
+    for (case, input) in [("jsonl", "in.jsonl"), ("csv", "in.csv")] {
+        let out = score_in(dir.path(), &["--input", input, "--threads", "3"]);
+        assert!(out.status.success(), "{case}: {}", stderr(&out));
+        assert_scores_match_library(case, &records(&stdout(&out)), &docs);
+        assert!(
+            stderr(&out).contains("summary: records=40 errors=0"),
+            "{case}: {}",
+            stderr(&out)
+        );
+    }
+    let out = score_in(dir.path(), &["--input", "docs"]);
+    assert!(out.status.success(), "txt dir: {}", stderr(&out));
+    assert_scores_match_library("txt dir", &records(&stdout(&out)), &txt_docs);
+
+    let mut child = stance_cmd()
+        .current_dir(dir.path())
+        .args([
+            "score",
+            "--model",
+            fixture_model_path().to_str().unwrap(),
+            "-i",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(jsonl_of(&docs).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "stdin: {}", stderr(&out));
+    let recs = records(&stdout(&out));
+    assert_scores_match_library("stdin", &recs, &docs);
+}
+
+#[test]
+fn gzip_and_zstd_inputs_score_like_the_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(30);
+    let plain = jsonl_of(&docs);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(plain.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("in.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl.zst"),
+        zstd::encode_all(plain.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("in.jsonl"), &plain).unwrap();
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["id", "text"]).unwrap();
+    for (id, text) in &docs {
+        csv.write_record([id, text]).unwrap();
+    }
+    let csv = csv.into_inner().unwrap();
+    std::fs::write(
+        dir.path().join("in.csv.zst"),
+        zstd::encode_all(&csv[..], 3).unwrap(),
+    )
+    .unwrap();
+    let expected = stdout(&score_in(dir.path(), &["-i", "in.jsonl"]));
+    for input in ["in.jsonl.gz", "in.jsonl.zst", "in.csv.zst"] {
+        let out = score_in(dir.path(), &["-i", input]);
+        assert!(out.status.success(), "{input}: {}", stderr(&out));
+        let recs = records(&stdout(&out));
+        assert_scores_match_library(input, &recs, &docs);
+        let strip = |r: &Value| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("source");
+            r
+        };
+        let want: Vec<Value> = records(&expected).iter().map(strip).collect();
+        assert_eq!(recs.iter().map(strip).collect::<Vec<_>>(), want, "{input}");
+    }
+    // Compressed standard input is recognised by its magic bytes.
+    let mut child = stance_cmd()
+        .args([
+            "score",
+            "--model",
+            fixture_model_path().to_str().unwrap(),
+            "-i",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let zst = std::fs::read(dir.path().join("in.jsonl.zst")).unwrap();
+    child.stdin.take().unwrap().write_all(&zst).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "zstd stdin: {}", stderr(&out));
+    assert_scores_match_library("zstd stdin", &records(&stdout(&out)), &docs);
+}
+
+#[test]
+fn bad_records_get_one_error_record_each_and_the_rest_is_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(6);
+    let good = jsonl_of(&docs);
+    let good: Vec<&str> = good.lines().collect();
+    let mut input: Vec<u8> = Vec::new();
+    let lines: Vec<&[u8]> = vec![
+        good[0].as_bytes(),
+        b"{\"id\": \"broken\", \"text\": ",
+        good[1].as_bytes(),
+        b"{\"id\": \"no-text\", \"body\": \"x\"}",
+        b"{\"id\": \"empty\", \"text\": \"   \"}",
+        good[2].as_bytes(),
+        b"{\"id\": \"number\", \"text\": 12}",
+        b"{\"id\": \"latin1\", \"text\": \"caf\xe9\"}",
+        b"",
+        good[3].as_bytes(),
+    ];
+    for l in lines {
+        input.extend_from_slice(l);
+        input.push(b'\n');
+    }
+    std::fs::write(dir.path().join("in.jsonl"), &input).unwrap();
+    let out = score_in(
+        dir.path(),
+        &["-i", "in.jsonl", "-o", "out.jsonl", "--threads", "2"],
+    );
+    assert_eq!(out.status.code(), Some(1), "exit code: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("summary: records=9 errors=5"),
+        "{}",
+        stderr(&out)
+    );
+    let recs = records(&std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap());
+    let expected = [
+        ("doc-00000", None),
+        ("in.jsonl:2", Some("invalid JSON")),
+        ("doc-00001", None),
+        ("no-text", Some("missing field \"text\"")),
+        ("empty", Some("text is empty")),
+        ("doc-00002", None),
+        ("number", Some("field \"text\" must be a string")),
+        ("in.jsonl:8", Some("line is not valid UTF-8")),
+        // Line 9 is blank: not a record.
+        ("doc-00003", None),
+    ];
+    assert_eq!(recs.len(), expected.len());
+    for (i, (rec, (id, error))) in recs.iter().zip(expected).enumerate() {
+        assert_eq!(rec["id"], id, "record {i}");
+        match error {
+            Some(e) => {
+                let msg = rec["error"].as_str().unwrap_or_default();
+                assert!(msg.starts_with(e), "record {i}: {msg}");
+                assert!(rec.get("label").is_none(), "record {i}");
+                assert_eq!(
+                    rec["model_checksum"],
+                    fixture_model().checksum(),
+                    "record {i}"
+                );
+            }
+            None => assert!(
+                rec.get("error").is_none() && rec["label"].is_string(),
+                "record {i}"
+            ),
+        }
+    }
+    assert_eq!(recs[7]["source"], "in.jsonl:8");
+
+    // CSV: a short row and a non-UTF-8 text in the middle.
+    let csv = b"id,text\nr1,\"The council kept the ordinance.\"\nr2\nr3,\"caf\xe9\"\nr4,The sheriff honored the detainer.\n";
+    std::fs::write(dir.path().join("in.csv"), csv).unwrap();
+    let out = score_in(dir.path(), &["-i", "in.csv", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(1), "csv: {}", stderr(&out));
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = rdr.headers().unwrap().clone();
+    let error_col = header.iter().position(|h| h == "error").unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let got: Vec<(&str, bool)> = rows
+        .iter()
+        .map(|r| (&r[0], r[error_col].is_empty()))
+        .collect();
+    assert_eq!(
+        got,
+        [("r1", true), ("r2", false), ("r3", false), ("r4", true)]
+    );
+    assert!(
+        rows[1][error_col].contains("row has 1 fields"),
+        "{:?}",
+        &rows[1]
+    );
+}
+
+#[test]
+fn many_threads_keep_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(5000);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    let out = score_in(dir.path(), &["-i", "in.jsonl", "--threads", "8"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&stdout(&out));
+    let want: Vec<String> = docs.iter().map(|d| d.0.clone()).collect();
+    assert_eq!(ids(&recs), want);
+    assert!(stderr(&out).contains("threads=8"), "{}", stderr(&out));
+}
+
+#[test]
+fn shards_are_disjoint_and_their_union_is_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(103);
+    std::fs::write(dir.path().join("a.jsonl"), jsonl_of(&docs[..50])).unwrap();
+    std::fs::write(dir.path().join("b.jsonl"), jsonl_of(&docs[50..])).unwrap();
+    let whole = records(&stdout(&score_in(
+        dir.path(),
+        &["-i", "a.jsonl", "b.jsonl"],
+    )));
+    assert_eq!(whole.len(), 103);
+    let mut union = Vec::new();
+    for k in 1..=4 {
+        let shard = format!("{k}/4");
+        let out = score_in(dir.path(), &["-i", "a.jsonl", "b.jsonl", "--shard", &shard]);
+        assert!(out.status.success(), "shard {shard}: {}", stderr(&out));
+        let recs = records(&stdout(&out));
+        // Round robin over the input index, across both files.
+        let expected: Vec<&Value> = whole.iter().skip(k - 1).step_by(4).collect();
+        assert_eq!(recs.iter().collect::<Vec<_>>(), expected, "shard {shard}");
+        union.extend(recs);
+    }
+    union.sort_by_key(|r| r["id"].as_str().unwrap().to_string());
+    assert_eq!(union, whole);
+    for bad in ["0/4", "5/4", "1/0", "x"] {
+        let out = score_in(dir.path(), &["-i", "a.jsonl", "--shard", bad]);
+        assert_eq!(out.status.code(), Some(2), "shard {bad}");
+        assert!(
+            stderr(&out).contains("invalid shard"),
+            "shard {bad}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn resume_after_kill_completes_the_output_without_loss_or_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(30000);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    let args = ["-i", "in.jsonl", "--threads", "1", "--explain", "5"];
+    let expected = score_in(dir.path(), &[&args[..], &["-o", "full.jsonl"]].concat());
+    assert!(expected.status.success(), "{}", stderr(&expected));
+    let expected = std::fs::read_to_string(dir.path().join("full.jsonl")).unwrap();
+
+    let out_path = dir.path().join("part.jsonl");
+    let mut child = stance_cmd()
+        .current_dir(dir.path())
+        .args(["score", "--model", fixture_model_path().to_str().unwrap()])
+        .args(args)
+        .args(["-o", "part.jsonl"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&out_path).map_or(0, |m| m.len()) == 0 {
+        assert!(Instant::now() < deadline, "no output after 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = std::fs::read_to_string(&out_path).unwrap();
+    let complete = partial.matches('\n').count();
+    assert!(
+        complete < docs.len(),
+        "the run finished before the kill: make the input larger"
+    );
+
+    let out = score_in(
+        dir.path(),
+        &[&args[..], &["-o", "part.jsonl", "--resume"]].concat(),
+    );
+    assert!(out.status.success(), "resume: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("skipped={complete}")),
+        "resume must skip the {complete} complete records: {}",
+        stderr(&out)
+    );
+    let resumed = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        resumed == expected,
+        "resumed output differs from an uninterrupted run"
+    );
+}
+
+#[test]
+fn resume_truncates_a_torn_record_wherever_the_cut_falls() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(700);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    for format in ["jsonl", "csv"] {
+        let full = score_in(
+            dir.path(),
+            &["-i", "in.jsonl", "--format", format, "--paragraphs"],
+        );
+        assert!(full.status.success(), "{format}: {}", stderr(&full));
+        let full = full.stdout;
+        // Cuts inside the header, inside a record, and just after a record.
+        let first_break = full.iter().position(|&b| b == b'\n').unwrap();
+        for cut in [
+            0,
+            first_break / 2,
+            first_break + 1,
+            full.len() / 3,
+            full.len() / 2 + 17,
+            full.len() - 1,
+        ] {
+            let path = dir.path().join(format!("out.{format}"));
+            std::fs::write(&path, &full[..cut]).unwrap();
+            let out = score_in(
+                dir.path(),
+                &[
+                    "-i",
+                    "in.jsonl",
+                    "--format",
+                    format,
+                    "--paragraphs",
+                    "-o",
+                    path.to_str().unwrap(),
+                    "--resume",
+                ],
+            );
+            assert!(out.status.success(), "{format} cut {cut}: {}", stderr(&out));
+            assert!(
+                std::fs::read(&path).unwrap() == full,
+                "{format} cut {cut}: output differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn resume_refuses_an_output_from_another_model_or_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(50);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    std::fs::write(
+        dir.path().join("other.jsonl"),
+        jsonl_of(&documents(80)[60..]),
+    )
+    .unwrap();
+    let out = score_in(dir.path(), &["-i", "in.jsonl", "-o", "out.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let original = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    let half: String = original
+        .lines()
+        .take(20)
+        .map(|l| format!("{l}\n"))
+        .collect();
+
+    let checksum = fixture_model().checksum().to_string();
+    std::fs::write(
+        dir.path().join("out.jsonl"),
+        half.replace(&checksum, "sha256:0000"),
+    )
+    .unwrap();
+    let out = score_in(
+        dir.path(),
+        &["-i", "in.jsonl", "-o", "out.jsonl", "--resume"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("scored by model sha256:0000"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(dir.path().join("out.jsonl"), &half).unwrap();
+    let out = score_in(
+        dir.path(),
+        &["-i", "other.jsonl", "-o", "out.jsonl", "--resume"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to resume"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = score_in(dir.path(), &["-i", "in.jsonl", "--resume"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--resume needs --output"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn fatal_input_problems_exit_2_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), "id,body\n1,hello\n").unwrap();
+    std::fs::write(dir.path().join("in.dat"), "x").unwrap();
+    let cases = [
+        (vec!["-i", "missing.jsonl"], "missing.jsonl"),
+        (vec!["-i", "in.csv"], "no column \"text\""),
+        (vec!["-i", "in.dat"], "cannot tell the input format"),
+    ];
+    for (args, message) in cases {
+        let out = score_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let out = stance_cmd()
+        .current_dir(dir.path())
+        .args(["score", "--model", "nope.json", "-i", "in.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "bad model");
+    // --text-field picks the column.
+    let out = score_in(dir.path(), &["-i", "in.csv", "--text-field", "body"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(records(&stdout(&out))[0]["id"], "1");
+}

@@ -1,0 +1,407 @@
+//! The batch run: reader thread -> bounded queue of batches -> N scoring
+//! workers -> reorder buffer -> writer, with a progress bar and a summary.
+//!
+//! Memory is bounded by [`Permits`]: at most `2 * threads + 2` batches (of at
+//! most 256 records or 4 MB of input each) exist at any moment, whatever the
+//! size of the archive.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::pipeline::{DocumentOptions, StanceModel};
+
+use super::checkpoint;
+use super::error::BatchError;
+use super::formats::{InputFormat, OutputFormat};
+use super::reader::{Batch, Counters, Halt, ReadOptions, Selector};
+use super::record::{csv_header_line, Encoder, FieldNames, ModelStamp};
+use super::reorder::{PermitGiver, Permits, ReorderBuffer};
+use super::shard::Shard;
+
+/// Records per batch: large enough to amortise channel traffic, small enough
+/// to keep every worker busy near the end of a run.
+pub const BATCH_RECORDS: usize = 256;
+/// A batch is cut early once its records hold this many input bytes.
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// Everything a batch run needs besides the model.
+#[derive(Debug, Clone)]
+pub struct BatchParams {
+    /// Inputs in order: files, directories of `.txt` files, or `-` for standard input.
+    pub inputs: Vec<PathBuf>,
+    /// Input format for standard input and for files whose name says nothing (default: by name; JSONL for stdin).
+    pub input_format: Option<InputFormat>,
+    /// Output file; `None` writes to standard output.
+    pub output: Option<PathBuf>,
+    /// Output format (default JSONL).
+    pub output_format: OutputFormat,
+    /// Fields holding the text and the id.
+    pub fields: FieldNames,
+    /// Scoring threads; 0 means one per core.
+    pub threads: usize,
+    /// Add paragraph scores to every record.
+    pub paragraphs: bool,
+    /// Terms to list per paragraph (implies `paragraphs` when > 0).
+    pub explain: usize,
+    /// Continue an interrupted run into `output`.
+    pub resume: bool,
+    /// Score only this slice of the input (default the whole input).
+    pub shard: Shard,
+    /// Draw a progress bar on standard error.
+    pub progress: bool,
+}
+
+impl Default for BatchParams {
+    fn default() -> Self {
+        Self {
+            inputs: Vec::new(),
+            input_format: None,
+            output: None,
+            output_format: OutputFormat::Jsonl,
+            fields: FieldNames::default(),
+            threads: 0,
+            paragraphs: false,
+            explain: 0,
+            resume: false,
+            shard: Shard::whole(),
+            progress: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Output records written by this run (error records included).
+    pub records: u64,
+    /// Error records among them.
+    pub errors: u64,
+    /// Records skipped because the output already held them (`--resume`).
+    pub skipped: u64,
+    /// Input bytes read, after decompression.
+    pub bytes: u64,
+    /// Wall time of the run, model loading excluded.
+    pub seconds: f64,
+    /// Scoring threads used.
+    pub threads: usize,
+}
+
+impl Summary {
+    /// Input megabytes (10^6 bytes, after decompression) per second.
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.seconds.max(1e-9)
+    }
+
+    /// Output records per second.
+    pub fn records_per_s(&self) -> f64 {
+        self.records as f64 / self.seconds.max(1e-9)
+    }
+}
+
+impl fmt::Display for Summary {
+    /// One line of `key=value` pairs, stable for scripts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "summary: records={} errors={} skipped={} seconds={:.3} mb={:.2} mb_per_s={:.2} records_per_s={:.1} threads={}",
+            self.records,
+            self.errors,
+            self.skipped,
+            self.seconds,
+            self.bytes as f64 / 1e6,
+            self.mb_per_s(),
+            self.records_per_s(),
+            self.threads
+        )
+    }
+}
+
+/// One scored batch on its way to the writer.
+struct Scored {
+    seq: u64,
+    bytes: Vec<u8>,
+    records: u64,
+    errors: u64,
+    raw_mark: u64,
+}
+
+/// Where output goes.
+enum Target {
+    Stdout,
+    File(File, PathBuf),
+}
+
+/// Scores every input record with `model` and writes one output record per
+/// input record, in input order. Bad records become error records and are
+/// counted in the summary; only fatal problems (unreadable input or output,
+/// a resume that does not fit) return an error.
+pub fn run(model: &StanceModel, params: &BatchParams) -> Result<Summary, BatchError> {
+    let start = Instant::now();
+    let threads = match params.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let stamp = ModelStamp::of(model);
+    let paragraphs = params.paragraphs || params.explain > 0;
+    let (target, skip, last_done_id) = open_output(params, paragraphs, &stamp)?;
+    let opts = ReadOptions {
+        input_format: params.input_format,
+        fields: params.fields.clone(),
+        shard: params.shard,
+        skip,
+        last_done_id,
+        batch_records: BATCH_RECORDS,
+        batch_bytes: BATCH_BYTES,
+    };
+    let doc_opts = DocumentOptions {
+        explain: params.explain,
+        ..DocumentOptions::default()
+    };
+    let counters = Counters::default();
+    let progress = progress_bar(params);
+
+    let capacity = 2 * threads + 2;
+    let (taker, giver) = Permits::new(capacity).split();
+    let (work_tx, work_rx) = bounded::<Batch>(capacity);
+    let (done_tx, done_rx) = bounded::<io::Result<Scored>>(capacity);
+
+    let (read_result, write_result) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut selector = Selector::new(&opts, &counters, |batch| {
+                taker.take() && work_tx.send(batch).is_ok()
+            });
+            let r = selector.read_all(&params.inputs);
+            let r = r.and_then(|()| selector.finish());
+            drop(work_tx);
+            r
+        });
+        for _ in 0..threads {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let (stamp, fields) = (&stamp, &params.fields);
+            scope.spawn(move || {
+                worker(
+                    model,
+                    stamp,
+                    fields,
+                    params.output_format,
+                    paragraphs,
+                    &doc_opts,
+                    work_rx,
+                    done_tx,
+                )
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let writer = scope.spawn(|| write_all(target, done_rx, giver, progress.as_ref()));
+        let read = reader
+            .join()
+            .unwrap_or(Err(Halt::Fatal(BatchError::WorkerPanicked)));
+        let write = writer.join().unwrap_or(Err(BatchError::WorkerPanicked));
+        (read, write)
+    });
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let (records, errors) = write_result?;
+    match read_result {
+        Ok(()) => {}
+        Err(Halt::Fatal(e)) => return Err(e),
+        // The writer stopped first; it reported no error, so a worker died.
+        Err(Halt::Closed) => return Err(BatchError::WorkerPanicked),
+    }
+    Ok(Summary {
+        records,
+        errors,
+        skipped: skip,
+        bytes: counters.bytes.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+        threads,
+    })
+}
+
+/// Opens the output: fresh (truncated, CSV header written) or resumed.
+fn open_output(
+    params: &BatchParams,
+    paragraphs: bool,
+    stamp: &ModelStamp,
+) -> Result<(Target, u64, Option<String>), BatchError> {
+    let Some(path) = params.output.as_ref().filter(|p| p.as_os_str() != "-") else {
+        if params.resume {
+            return Err(BatchError::ResumeNeedsFile);
+        }
+        if params.output_format == OutputFormat::Csv {
+            io::stdout()
+                .lock()
+                .write_all(&csv_header_line(paragraphs))
+                .map_err(|source| BatchError::Output {
+                    path: PathBuf::from("-"),
+                    source,
+                })?;
+        }
+        return Ok((Target::Stdout, 0, None));
+    };
+    if params.resume {
+        let (file, cp) =
+            checkpoint::open_for_resume(path, params.output_format, paragraphs, &stamp.checksum)?;
+        return Ok((Target::File(file, path.clone()), cp.records, cp.last_id));
+    }
+    let out_err = |source| BatchError::Output {
+        path: path.clone(),
+        source,
+    };
+    let mut file = File::create(path).map_err(out_err)?;
+    if params.output_format == OutputFormat::Csv {
+        file.write_all(&csv_header_line(paragraphs))
+            .map_err(out_err)?;
+    }
+    Ok((Target::File(file, path.clone()), 0, None))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    model: &StanceModel,
+    stamp: &ModelStamp,
+    fields: &FieldNames,
+    format: OutputFormat,
+    paragraphs: bool,
+    opts: &DocumentOptions,
+    work: Receiver<Batch>,
+    done: Sender<io::Result<Scored>>,
+) {
+    for batch in work {
+        let scored = score_batch(model, stamp, fields, format, paragraphs, opts, batch);
+        if done.send(scored).is_err() {
+            return;
+        }
+    }
+}
+
+fn score_batch(
+    model: &StanceModel,
+    stamp: &ModelStamp,
+    fields: &FieldNames,
+    format: OutputFormat,
+    paragraphs: bool,
+    opts: &DocumentOptions,
+    batch: Batch,
+) -> io::Result<Scored> {
+    let mut enc = Encoder::new(format, stamp, paragraphs);
+    let mut errors = 0;
+    for rec in &batch.records {
+        match rec.parse(fields) {
+            Ok((id, text)) => {
+                // A scorer bug on one strange text must not end a long run.
+                let scored = catch_unwind(AssertUnwindSafe(|| model.score_document(&text, opts)));
+                match scored {
+                    Ok(Ok(score)) => enc.scored(&id, &rec.source, &score)?,
+                    Ok(Err(e)) => {
+                        errors += 1;
+                        enc.error(&id, &rec.source, &e.to_string())?;
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        enc.error(&id, &rec.source, "internal error while scoring this text")?;
+                    }
+                }
+            }
+            Err(bad) => {
+                errors += 1;
+                enc.error(&bad.id, &rec.source, &bad.message)?;
+            }
+        }
+    }
+    Ok(Scored {
+        seq: batch.seq,
+        bytes: enc.finish()?,
+        records: batch.records.len() as u64,
+        errors,
+        raw_mark: batch.raw_mark,
+    })
+}
+
+/// Writes scored batches in sequence, one `write_all` of whole records per
+/// batch, and gives a permit back for each.
+fn write_all(
+    target: Target,
+    done: Receiver<io::Result<Scored>>,
+    permits: PermitGiver,
+    progress: Option<&ProgressBar>,
+) -> Result<(u64, u64), BatchError> {
+    let (mut out, path): (Box<dyn Write>, PathBuf) = match target {
+        Target::Stdout => (Box::new(io::stdout().lock()), PathBuf::from("-")),
+        Target::File(f, p) => (Box::new(f), p),
+    };
+    let out_err = |source| BatchError::Output {
+        path: path.clone(),
+        source,
+    };
+    let mut reorder = ReorderBuffer::new();
+    let (mut records, mut errors) = (0u64, 0u64);
+    for scored in done {
+        let scored = scored.map_err(out_err)?;
+        reorder
+            .push(scored.seq, scored)
+            .map_err(|e| out_err(io::Error::other(e.to_string())))?;
+        while let Some(s) = reorder.pop() {
+            out.write_all(&s.bytes).map_err(out_err)?;
+            records += s.records;
+            errors += s.errors;
+            permits.give();
+            if let Some(pb) = progress {
+                pb.set_position(s.raw_mark);
+                pb.set_message(format!("{records} records, {errors} errors"));
+            }
+        }
+    }
+    out.flush().map_err(out_err)?;
+    if !reorder.is_empty() {
+        // A batch never came back: a worker died.
+        return Err(BatchError::WorkerPanicked);
+    }
+    Ok((records, errors))
+}
+
+/// A progress bar on standard error, with a length (hence ETA) when every
+/// input is a plain file whose size is known.
+fn progress_bar(params: &BatchParams) -> Option<ProgressBar> {
+    if !params.progress {
+        return None;
+    }
+    let total: Option<u64> = params
+        .inputs
+        .iter()
+        .map(|p| input_size(p))
+        .sum::<Option<u64>>();
+    let pb = match total {
+        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {decimal_bytes} {decimal_bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    pb.enable_steady_tick(Duration::from_millis(200));
+    Some(pb)
+}
+
+fn input_size(p: &Path) -> Option<u64> {
+    if p.as_os_str() == "-" {
+        return None;
+    }
+    let meta = std::fs::metadata(p).ok()?;
+    meta.is_file().then_some(meta.len())
+}

@@ -1,0 +1,122 @@
+//! `POST /v1alpha1/comments:analyze`, the Perspective API drop-in, and its
+//! discovery document (`GET /$discovery/rest?version=v1alpha1`, also at
+//! `/discovery/v1/apis/commentanalyzer/v1alpha1/rest`) for discovery-based
+//! clients. Request checks, score mapping and errors live in
+//! [`crate::server::perspective`]; scoring goes through
+//! [`crate::StanceModel::score_document`] like `/v1/score`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{json_ok, method_not_allowed};
+use crate::pipeline::{DocumentScore, ScoreError};
+use crate::server::error::ApiError;
+use crate::server::extract::read_body;
+use crate::server::perspective::{
+    check_request, discovery_document, parse_request, respond, PerspectiveError, ANALYZE_PATH,
+};
+use crate::server::routes::score::INLINE_BYTES;
+use crate::server::state::AppState;
+use crate::{DocumentOptions, StanceModel};
+
+/// Path of the discovery document Perspective's samples point clients at.
+pub const DISCOVERY_PATH: &str = "/$discovery/rest";
+/// The same document at the path of Google's discovery service.
+pub const DISCOVERY_ALT_PATH: &str = "/discovery/v1/apis/commentanalyzer/v1alpha1/rest";
+
+/// Registers the Perspective routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(ANALYZE_PATH)
+            .route(web::post().to(analyze))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
+        web::resource(DISCOVERY_PATH)
+            .route(web::get().to(discovery))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource(DISCOVERY_ALT_PATH)
+            .route(web::get().to(discovery))
+            .default_service(method_not_allowed("GET")),
+    );
+}
+
+/// Scores on the calling thread; a scorer panic (a bug: none is known)
+/// becomes an opaque 500 instead of killing the worker.
+fn score(model: &StanceModel, text: &str, opts: &DocumentOptions) -> Result<DocumentScore, PerspectiveError> {
+    match catch_unwind(AssertUnwindSafe(|| model.score_document(text, opts))) {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(ScoreError::EmptyText)) => Err(PerspectiveError::CommentEmpty),
+        #[allow(unreachable_patterns)]
+        Ok(Err(e)) => Err(PerspectiveError::InvalidJson(e.to_string())),
+        Err(_) => Err(PerspectiveError::Internal("the scorer panicked".into())),
+    }
+}
+
+/// `POST /v1alpha1/comments:analyze`. Any content type is read as JSON, as
+/// Google's endpoint does (browser `fetch` often sends `text/plain`); query
+/// parameters other than `key` (`alt`, `prettyPrint`, `$.xgafv`) are ignored.
+async fn analyze(
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PerspectiveError> {
+    let settings = state.settings();
+    let max_comment = settings.perspective_max_comment_bytes;
+    let body = read_body(payload.into_inner(), settings.max_body_bytes)
+        .await
+        .map_err(|e| match e {
+            ApiError::PayloadTooLarge { .. } => PerspectiveError::CommentTooLong {
+                bytes: None,
+                limit: max_comment,
+            },
+            other => PerspectiveError::InvalidJson(other.to_string()),
+        })?;
+    let req = parse_request(&body)?;
+    drop(body);
+    let model = state.model();
+    let checked = check_request(req, &model.meta().version, max_comment)?;
+    let opts = settings.document_options();
+    let (doc, checked) = if checked.text.len() <= INLINE_BYTES {
+        (score(&model, &checked.text, &opts)?, checked)
+    } else {
+        let m = Arc::clone(&model);
+        let (doc, checked) = tokio::task::spawn_blocking(move || {
+            let doc = score(&m, &checked.text, &opts);
+            (doc, checked)
+        })
+        .await
+        .map_err(|e| PerspectiveError::Internal(e.to_string()))?;
+        (doc?, checked)
+    };
+    state
+        .metrics()
+        .observe_document(checked.text.len(), doc.paragraphs.len());
+    let body = serde_json::to_vec(&respond(&checked, &doc))
+        .map_err(|e| PerspectiveError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json; charset=UTF-8")
+        .body(body))
+}
+
+/// The discovery document, with this service (as the client reached it) as
+/// its root URL. Only API version `v1alpha1` exists.
+async fn discovery(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let version = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.0.into_iter().find(|(k, _)| k == "version").map(|(_, v)| v));
+    if version.as_deref().is_some_and(|v| v != "v1alpha1") {
+        return Err(ApiError::NotFound {
+            path: format!("{}?version={}", req.path(), version.unwrap_or_default())
+                .chars()
+                .take(256)
+                .collect(),
+        });
+    }
+    let info = req.connection_info();
+    let root = format!("{}://{}", info.scheme(), info.host());
+    json_ok(&discovery_document(&root))
+}

@@ -21,6 +21,9 @@ pub struct Example {
     pub label: Label,
     /// 1-based line in the source file.
     pub line: usize,
+    /// Weight of the example's loss in training (optional `weight` field or
+    /// column; default 1).
+    pub weight: f64,
 }
 
 /// A labeled file read into memory.
@@ -114,6 +117,16 @@ pub enum DatasetError {
         /// 1-based line.
         line: usize,
     },
+    /// A weight is not a finite number of at least 0.
+    #[error("{path}:{line}: weight {value:?} must be a finite number of at least 0")]
+    BadWeight {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The weight as written.
+        value: String,
+    },
     /// The file holds no examples.
     #[error("{path}: no examples")]
     Empty {
@@ -187,6 +200,22 @@ fn check_text_and_label(
     })
 }
 
+fn check_weight(
+    path: &Path,
+    line: usize,
+    value: Option<f64>,
+    raw: &str,
+) -> Result<f64, DatasetError> {
+    match value {
+        Some(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        _ => Err(DatasetError::BadWeight {
+            path: path.to_path_buf(),
+            line,
+            value: raw.to_string(),
+        }),
+    }
+}
+
 fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
     let mut out = Vec::new();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -233,11 +262,16 @@ fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> 
             Some(Value::Number(n)) => n.to_string(),
             _ => format!("line-{line}"),
         };
+        let weight = match obj.get("weight") {
+            None | Some(Value::Null) => 1.0,
+            Some(v) => check_weight(path, line, v.as_f64(), &v.to_string())?,
+        };
         out.push(Example {
             id,
             text: text.to_string(),
             label,
             line,
+            weight,
         });
     }
     Ok(out)
@@ -267,6 +301,7 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
     let text_col = column("text").ok_or_else(|| missing("text"))?;
     let label_col = column("label").ok_or_else(|| missing("label"))?;
     let id_col = column("id");
+    let weight_col = column("weight");
     let mut out = Vec::new();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -290,11 +325,19 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
             Some(c) if !get(c)?.is_empty() => get(c)?.to_string(),
             _ => format!("line-{line}"),
         };
+        let weight = match weight_col {
+            Some(c) if !get(c)?.trim().is_empty() => {
+                let raw = get(c)?.trim();
+                check_weight(path, line, raw.parse().ok(), raw)?
+            }
+            _ => 1.0,
+        };
         out.push(Example {
             id,
             text: text.to_string(),
             label,
             line,
+            weight,
         });
     }
     Ok(out)
@@ -402,6 +445,20 @@ mod tests {
             let err = read_labeled(&p).expect_err(want).to_string();
             assert!(err.contains(want), "want {want:?}, got {err:?}");
         }
+    }
+
+    #[test]
+    fn reads_optional_weights() {
+        let (_d, p) = write(
+            "a.jsonl",
+            b"{\"text\":\"a\",\"label\":\"pro\",\"weight\":2.5}\n{\"text\":\"b\",\"label\":\"anti\"}\n",
+        );
+        let d = read_labeled(&p).unwrap();
+        assert_eq!(d.examples[0].weight, 2.5);
+        assert_eq!(d.examples[1].weight, 1.0);
+        let (_d, p) = write("a.csv", b"text,label,weight\na,pro,0\nb,anti,\n");
+        let d = read_labeled(&p).unwrap();
+        assert_eq!((d.examples[0].weight, d.examples[1].weight), (0.0, 1.0));
     }
 
     #[test]

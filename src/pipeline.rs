@@ -418,7 +418,7 @@ mod tests {
                 hyperparameters: serde_json::Value::Null,
             },
         };
-        fit(&params, &texts, &labels, meta).expect("tiny model fits")
+        fit(&params, &texts, &labels, None, meta).expect("tiny model fits")
     }
 
     #[test]

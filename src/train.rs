@@ -125,11 +125,13 @@ pub struct Trained {
     pub cv: Option<CvReport>,
 }
 
-/// Fits analyzer config, TF-IDF and classifier on `texts` (no cross-validation).
+/// Fits analyzer config, TF-IDF and classifier on `texts` (no
+/// cross-validation). `weights`, when given, weigh each example's loss.
 pub fn fit(
     params: &TrainParams,
     texts: &[&str],
     labels: &[Label],
+    weights: Option<&[f64]>,
     meta: ModelMeta,
 ) -> Result<StanceModel, TrainError> {
     let analyzer = Analyzer::new(params.analyzer.clone())?;
@@ -137,7 +139,7 @@ pub fn fit(
     let lr_params = params.logreg.check()?;
     let (tfidf, x) = tfidf_params.fit_transform(&analyzer, texts)?;
     let y: Vec<usize> = labels.iter().map(|l| l.index()).collect();
-    let logreg = lr_params.fit(&x, &y, Label::ALL.len(), None)?;
+    let logreg = lr_params.fit(&x, &y, Label::ALL.len(), weights)?;
     Ok(StanceModel {
         meta,
         analyzer,
@@ -164,6 +166,8 @@ pub fn train(
     }
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let labels: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
+    let weights: Vec<f64> = data.examples.iter().map(|e| e.weight).collect();
+    let weighted = weights.iter().any(|&w| w != 1.0);
     let mut counts: BTreeMap<Label, usize> = BTreeMap::new();
     for &l in &labels {
         *counts.entry(l).or_default() += 1;
@@ -194,10 +198,12 @@ pub fn train(
             let train_idx: Vec<usize> = (0..labels.len()).filter(|&i| !in_test[i]).collect();
             let tr_texts: Vec<&str> = train_idx.iter().map(|&i| texts[i]).collect();
             let tr_labels: Vec<Label> = train_idx.iter().map(|&i| labels[i]).collect();
+            let tr_weights: Vec<f64> = train_idx.iter().map(|&i| weights[i]).collect();
             let model = fit(
                 params,
                 &tr_texts,
                 &tr_labels,
+                weighted.then_some(tr_weights.as_slice()),
                 placeholder_meta(params, data),
             )?;
             let truth: Vec<Label> = test.iter().map(|&i| labels[i]).collect();
@@ -229,7 +235,13 @@ pub fn train(
     let mut meta = placeholder_meta(params, data);
     meta.provenance.cv = cv.clone();
     meta.provenance.examples_per_label = counts;
-    let model = fit(params, &texts, &labels, meta)?;
+    let model = fit(
+        params,
+        &texts,
+        &labels,
+        weighted.then_some(weights.as_slice()),
+        meta,
+    )?;
     Ok(Trained { model, cv })
 }
 
@@ -258,4 +270,57 @@ pub fn now_rfc3339() -> String {
         .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Example;
+
+    fn dataset(rows: &[(&str, Label, f64)]) -> Dataset {
+        Dataset {
+            path: "mem.jsonl".into(),
+            sha256: String::new(),
+            examples: rows
+                .iter()
+                .enumerate()
+                .map(|(i, (t, l, w))| Example {
+                    id: format!("e{i}"),
+                    text: t.to_string(),
+                    label: *l,
+                    line: i + 1,
+                    weight: *w,
+                })
+                .collect(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn example_weights_change_the_fit() {
+        // "ice" is pro once and anti once; weighting one side decides it.
+        let rows = |w: f64| {
+            dataset(&[
+                ("ice protect", Label::Pro, w),
+                ("ice enforce", Label::Anti, 1.0),
+                ("meeting agenda", Label::Neutral, 1.0),
+            ])
+        };
+        let params = TrainParams {
+            cv_folds: 0,
+            tfidf: TfidfParams::default(),
+            ..TrainParams::default()
+        };
+        let heavy = train(&params, &rows(10.0), |_| {}).unwrap().model;
+        let plain = train(&params, &rows(1.0), |_| {}).unwrap().model;
+        assert!(heavy.score("ice").pro > plain.score("ice").pro);
+        assert_eq!(heavy.score("ice").label(), Label::Pro);
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let p = TrainParams::default();
+        assert!(p.tfidf.check().is_ok() && p.logreg.check().is_ok());
+        assert!(Analyzer::new(p.analyzer).is_ok());
+    }
 }

@@ -23,6 +23,7 @@ fn examples() -> Vec<Example> {
                 text: v["text"].as_str()?.to_string(),
                 label: v["label"].as_str()?.parse().ok()?,
                 line: i + 1,
+                weight: 1.0,
             })
         })
         .collect()
@@ -46,7 +47,7 @@ fn model(ex: &[Example]) -> StanceModel {
             hyperparameters: serde_json::Value::Null,
         },
     };
-    fit(&TrainParams::default(), &texts, &labels, meta).expect("bench model")
+    fit(&TrainParams::default(), &texts, &labels, None, meta).expect("bench model")
 }
 
 /// A document of about `bytes` bytes: training paragraphs joined by blank lines.
@@ -70,29 +71,35 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("analyze");
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function(BenchmarkId::new("tokens", format!("{}paras", texts.len())), |b| {
-        let mut tokens = Vec::new();
-        b.iter(|| {
-            let mut n = 0;
-            for t in &texts {
-                m.analyzer().tokens_into(black_box(t), &mut tokens);
-                n += tokens.len();
-            }
-            assert!(n > 0);
-            n
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new("tokens", format!("{}paras", texts.len())),
+        |b| {
+            let mut tokens = Vec::new();
+            b.iter(|| {
+                let mut n = 0;
+                for t in &texts {
+                    m.analyzer().tokens_into(black_box(t), &mut tokens);
+                    n += tokens.len();
+                }
+                assert!(n > 0);
+                n
+            })
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("score");
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function(BenchmarkId::new("paragraphs", format!("{}paras", texts.len())), |b| {
-        b.iter(|| {
-            let s: f64 = texts.iter().map(|t| m.score(black_box(t)).pro).sum();
-            assert!(s > 0.0);
-            s
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new("paragraphs", format!("{}paras", texts.len())),
+        |b| {
+            b.iter(|| {
+                let s: f64 = texts.iter().map(|t| m.score(black_box(t)).pro).sum();
+                assert!(s > 0.0);
+                s
+            })
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("score_document");

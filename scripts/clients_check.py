@@ -129,6 +129,14 @@ def check_perspective(url, key):
             got = err.get("details", [{}])[0].get("errorType")
             check(f"perspective: {error_type} is a 400 with its errorType", status == 400 and got == error_type, (status, err))
 
+    # Feedback (suggestscore) is acknowledged with the clientToken.
+    ack = client.comments().suggestscore(body={
+        "comment": {"text": TEXT},
+        "attributeScores": {"STANCE_NEUTRAL": {"summaryScore": {"value": 1.0}}},
+        "clientToken": "feedback-1",
+    }).execute()
+    check("perspective: suggestscore acknowledged", ack == {"clientToken": "feedback-1"}, ack)
+
     # A wrong key is refused with 401 UNAUTHENTICATED.
     bad = perspective_client(url, "not-a-valid-key-000")
     try:
@@ -157,7 +165,9 @@ def check_kserve(url, key):
         inp = triton.InferInput("text", [len(texts)], "BYTES")
         inp.set_data_from_numpy(np.array([t.encode() for t in texts], dtype=np.object_), binary_data=binary)
         outputs = None if binary else [triton.InferRequestedOutput(n, binary_data=False) for n in ("label", "probabilities")]
-        result = client.infer(name, [inp], outputs=outputs, request_id="req-7", headers=auth)
+        # A fresh dict per call: tritonclient adds Inference-Header-Content-Length
+        # to the caller's headers dict, which would poison the next request.
+        result = client.infer(name, [inp], outputs=outputs, request_id="req-7", headers=dict(auth))
         response = result.get_response()
         how = "binary" if binary else "JSON"
         check(f"kserve ({how} input): model_version set", response.get("model_version") == version, response)
@@ -173,12 +183,20 @@ def check_kserve(url, key):
             label = labels[i].decode() if isinstance(labels[i], bytes) else str(labels[i])
             check(f"kserve ({how} input): text {i} equals /v1/score", np.allclose(probs[i], want, atol=1e-12) and label == native["label"], (probs[i], want, label))
 
+    # A gzip-compressed request body.
+    inp = triton.InferInput("text", [1], "BYTES")
+    inp.set_data_from_numpy(np.array([texts[1].encode()], dtype=np.object_))
+    result = client.infer(name, [inp], headers=dict(auth), request_compression_algorithm="gzip")
+    probs = result.as_numpy("probabilities")
+    want = native_score(url, key, texts[1])["probabilities"]
+    check("kserve: gzip-compressed request", np.allclose(probs[0], [want[l] for l in ("anti", "neutral", "pro")], atol=1e-12), probs)
+
     # Unknown model and missing key are errors the client raises.
     inp = triton.InferInput("text", [1], "BYTES")
     inp.set_data_from_numpy(np.array([b"x"], dtype=np.object_), binary_data=False)
     for what, model_name, headers, status in [("unknown model", "no-such-model", auth, "404"), ("missing key", name, None, "401")]:
         try:
-            client.infer(model_name, [inp], headers=headers)
+            client.infer(model_name, [inp], headers=dict(headers) if headers else None)
             check(f"kserve: {what} raises", False, "no error")
         except InferenceServerException as e:
             check(f"kserve: {what} raises {status}", str(e.status()) == status, (e.status(), e.message()))

@@ -11,8 +11,8 @@
 #
 # Sets:
 #   training  training_data/train.jsonl -> training_data/test.jsonl (skipped if absent)
-#   shared    ../shared/datasets/usvsthem_immigration.jsonl, its own split:
-#             train+valid -> test (skipped if ../shared is absent)
+#   shared    ../shared/datasets/usvsthem_immigration.jsonl (or $STANCE_SHARED_DATASET),
+#             its own split: train+valid -> test (skipped if ../shared is absent)
 #   bench     speed: --n paragraphs (default 100,000) from scripts/make_bench_corpus,
 #             built from training_data/train.jsonl (or, until that exists, from
 #             training_data/parts/*.train.jsonl); tested on training_data/test.jsonl
@@ -27,8 +27,8 @@
 # the process's (VmHWM) right after fit. scikit-learn's stopping tolerance is
 # by default our rule translated to its scale (--sk-tol matched), and its
 # OpenBLAS runs one thread (--sk-blas-threads 1): on this 2-core machine
-# OpenBLAS threads only add overhead to L-BFGS's vector operations (measured
-# 3x slower with 2), so one thread is scikit-learn's faster setting; its
+# OpenBLAS threads only add overhead to L-BFGS's vector operations (its fit on
+# the shared set was 3x slower with 2), so one thread is scikit-learn's faster setting; its
 # OpenMP loss loops keep their default threads. Exit status: 0 when every bar
 # checked passes, 1 when one fails, 2 on usage or set-up errors. With
 # --repeat R both sides are run R times alternately and the table shows
@@ -54,7 +54,7 @@ WORK="$ROOT/target/compare-sklearn"
 BUILD=1
 VENV="$ROOT/target/bench-venv"
 REQ="$ROOT/scripts/requirements-bench.txt"
-SHARED="$ROOT/../shared/datasets/usvsthem_immigration.jsonl"
+SHARED="${STANCE_SHARED_DATASET:-$ROOT/../shared/datasets/usvsthem_immigration.jsonl}"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "compare_sklearn: $*" >&2; exit 2; }
@@ -81,6 +81,10 @@ while [ $# -gt 0 ]; do
 done
 
 case "$REPEAT" in ''|*[!0-9]*|0) die "--repeat needs a positive integer" ;; esac
+if [ ! -x /usr/bin/time ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+  echo "compare_sklearn: installing GNU time (/usr/bin/time)" >&2
+  apt-get update -qq && apt-get install -y -qq time > /dev/null || true
+fi
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get update && apt-get install -y time"
 
 # --- Python venv with pinned scikit-learn (reused while the pins are unchanged)
@@ -196,7 +200,10 @@ for set in "${WANT[@]}"; do
   esac
 done
 
-[ ${#RESULTS[@]} -gt 0 ] || die "no data set was run"
+if [ ${#RESULTS[@]} -eq 0 ]; then
+  echo "compare_sklearn: every data set asked for was skipped; nothing to compare" >&2
+  exit 0
+fi
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(uptime | sed 's/.*load average/load average/')"
   echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL --sk-blas-threads $SK_BLAS_THREADS --repeat $REPEAT"

@@ -5,7 +5,10 @@ The pipeline has the shape of our model, built from Python parts:
               segmentation, keeping contractions); typographic apostrophes folded,
               possessive 's dropped; our stance-aware stop words (read from
               src/text/stopwords.rs at training time and stored in the model);
-              Snowball English stemmer (snowballstemmer on its PyStemmer C backend)
+              Snowball English stemmer (snowballstemmer on its PyStemmer C backend,
+              which keeps a 10,000-word cache; REF_STEMMER=pure picks
+              snowballstemmer's pure-Python English stemmer instead, for a side
+              measurement only)
   features    TfidfVectorizer: word 1- and 2-grams, min_df 2, sublinear tf,
               smoothed idf, L2 rows
   classifier  LogisticRegression (multinomial, lbfgs), same C and max_iter as ours
@@ -70,9 +73,14 @@ class Analyzer:
 
     def __call__(self, text):
         if self._stem is None:
-            import snowballstemmer
+            if os.environ.get("REF_STEMMER") == "pure":
+                from snowballstemmer.english_stemmer import EnglishStemmer
 
-            self._stem = snowballstemmer.stemmer("english").stemWords
+                self._stem = EnglishStemmer().stemWords
+            else:
+                import snowballstemmer
+
+                self._stem = snowballstemmer.stemmer("english").stemWords
         out = []
         stop = self.stop_words
         for w in WORD.findall(text.translate(APOSTROPHES)):

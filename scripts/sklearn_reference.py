@@ -19,7 +19,6 @@ vectorizer's counting/weighting and the learner differ.
 
 import argparse
 import json
-import math
 import os
 import resource
 import sys
@@ -78,6 +77,11 @@ def read_tokens(path):
     return docs, labels
 
 
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def split_tokens(doc):
     """The tokenizer handed to TfidfVectorizer: our tokens back from the joined string."""
     return doc.split(" ") if doc else []
@@ -113,8 +117,8 @@ def cmd_fit(a):
     train_docs, train_labels = read_tokens(a.train_tokens)
     test_docs, test_labels = read_tokens(a.test_tokens)
     lo, hi = (int(x) for x in a.ngrams.split("..", 1)) if ".." in a.ngrams else (int(a.ngrams),) * 2
-    our_report = json.load(open(a.our_report)) if a.our_report else {}
-    our_eval = json.load(open(a.our_eval)) if a.our_eval else {}
+    our_report = read_json(a.our_report) if a.our_report else {}
+    our_eval = read_json(a.our_eval) if a.our_eval else {}
     our_tol = our_report.get("params", {}).get("logreg", {}).get("tol", 1e-6)
 
     classes = np.array(sorted(set(train_labels)))
@@ -172,11 +176,10 @@ def cmd_fit(a):
     sk_acc = float(accuracy_score(test_labels, pred))
     n_iter = int(np.max(clf.n_iter_))
     coef = clf.coef_
-    intercept = clf.intercept_
-    if coef.shape[0] == 1:  # binary: sklearn keeps one row; our model has one per class
-        coef = np.vstack([-coef / 2, coef / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    sk_obj = objective(X, y, coef, intercept, a.c, weights)
+    # With two classes scikit-learn fits a binary model (one weight row, its
+    # own objective); ours is always a softmax over every label, so objectives
+    # are only comparable with three or more classes.
+    sk_obj = objective(X, y, coef, clf.intercept_, a.c, weights) if len(classes) > 2 else None
 
     result = {
         "set": a.name,
@@ -247,7 +250,7 @@ def compare_with_our_model(a, vec, X, y, classes, weights, sk_obj, sk_coef, np):
         oi = np.array([our_idx[t] for t in common])
         si = np.array([sk_vocab[t] for t in common])
         diag["idf_max_abs_diff"] = float(np.abs(idf[oi] - vec.idf_[si]).max())
-    if diag["vocabulary_identical"] and set(classes) <= set(labels):
+    if diag["vocabulary_identical"] and sk_obj is not None and set(classes) == set(labels):
         # Our weights laid out in scikit-learn's column order, evaluated on
         # scikit-learn's TF-IDF matrix: equal to our reported objective iff the
         # TF-IDF values agree; compared with sklearn's objective it says which
@@ -331,7 +334,7 @@ def cmd_table(a):
                 f"objective {fmt(fit.get('objective'), '.8g')}; sklearn vectorize {s['seconds_vectorize']:.2f} s "
                 f"+ fit {s['seconds_fit']:.2f} s ({fmt(s.get('cpu_seconds'), '.2f')} s CPU), {s['n_iter']} iterations "
                 f"(tol {x['params']['sklearn_tol']:.3g}, {x['params']['tol_mode']}), objective "
-                f"{s['objective_our_scale']:.8g}"
+                f"{fmt(s['objective_our_scale'], '.8g')}"
                 + (f"; our weights on sklearn's matrix: objective "
                    f"{d['our_weights_objective_on_sklearn_matrix']:.8g} (ours - sklearn, relative: "
                    f"{d['objective_rel_diff_ours_minus_sklearn']:+.1e}), max |weight diff| "

@@ -80,7 +80,8 @@ printf '# temporary key for scripts/test_clients.sh\n%s\n' "$key" >"$work/keys.t
 port="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
 
-STANCE_API_KEYS_FILE="$work/keys.txt" RUST_LOG="${RUST_LOG:-warn}" \
+# info: one log line per request, so the key-not-logged check below means something.
+STANCE_API_KEYS_FILE="$work/keys.txt" RUST_LOG="${RUST_LOG:-info}" \
   "$STANCE_BIN" serve --model "$MODEL" --bind "127.0.0.1:$port" --workers 2 >"$work/server.log" 2>&1 &
 server_pid=$!
 

@@ -7,7 +7,8 @@
 //! Formulas follow scikit-learn's `TfidfVectorizer` so results compare:
 //! smoothed idf `ln((1 + n) / (1 + df)) + 1`, sublinear tf `1 + ln(tf)`, L2 rows.
 
-use std::collections::HashMap;
+/// Hash map with a fast, fixed-seed hasher: term lookups are on the scoring hot path.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -113,7 +114,7 @@ struct ChunkCounts {
 }
 
 fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
-    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut ids: FastMap<String, u32> = FastMap::default();
     let mut terms = Vec::new();
     let mut rows = Vec::with_capacity(docs.len());
     let (mut tokens, mut buf) = (Vec::new(), String::new());
@@ -173,7 +174,7 @@ impl ValidTfidfParams {
             .collect();
 
         // Merge chunk vocabularies in chunk order: deterministic global ids.
-        let mut global: HashMap<String, u32> = HashMap::new();
+        let mut global: FastMap<String, u32> = FastMap::default();
         let mut terms: Vec<String> = Vec::new();
         let mut df: Vec<u32> = Vec::new();
         let mut total: Vec<u64> = Vec::new();
@@ -276,7 +277,7 @@ pub struct Tfidf {
     params: TfidfParams,
     vocabulary: Vec<String>,
     idf: Vec<f64>,
-    index: HashMap<String, u32>,
+    index: FastMap<String, u32>,
 }
 
 impl Tfidf {
@@ -292,7 +293,7 @@ impl Tfidf {
                 idf: idf.len(),
             });
         }
-        let mut index = HashMap::with_capacity(vocabulary.len());
+        let mut index = FastMap::with_capacity_and_hasher(vocabulary.len(), Default::default());
         for (i, (term, &value)) in vocabulary.iter().zip(&idf).enumerate() {
             if !(value.is_finite() && value > 0.0) {
                 return Err(TfidfError::BadIdf {
@@ -404,6 +405,7 @@ impl Tfidf {
 mod tests {
     use super::*;
     use crate::text::{AnalyzerConfig, StopWordsConfig};
+    use std::collections::HashMap;
 
     fn plain_unigrams() -> Analyzer {
         Analyzer::new(AnalyzerConfig {

@@ -19,14 +19,14 @@
 //! per iteration; a fit to the default `tol` takes about 660 iterations
 //! with 1.1 evaluations each.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use argmin::core::{
-    CostFunction, Error as ArgminError, Executor, Gradient, IterState, Problem, Solver, State,
-    TerminationReason, TerminationStatus, KV,
+    CostFunction, Error as ArgminError, Executor, Gradient, IterState, LineSearch,
+    OptimizationResult, Problem, Solver, State, TerminationReason, TerminationStatus, KV,
 };
 use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -287,11 +287,12 @@ impl ValidLogRegParams {
         sample_weight: Option<&[f64]>,
     ) -> Result<LogReg, LogRegError> {
         let row_weights = validate(self, x, y, n_classes, sample_weight)?;
+        let started = std::time::Instant::now();
         let n_features = x.n_cols();
         let objective = Objective::new(x, y, n_classes, row_weights, self.c, self.fit_intercept);
         let n_params = objective.n_params();
 
-        let lbfgs = LBFGS::new(MoreThuenteLineSearch::new(), self.history);
+        let lbfgs = Lbfgs::new(self.history);
         let solver = RelativeGradientStop::new(lbfgs, self.tol);
         let result = Executor::new(objective, solver)
             .configure(|state| state.param(vec![0.0; n_params]).max_iters(self.max_iter))
@@ -315,6 +316,13 @@ impl ValidLogRegParams {
             converged: result.solver.converged,
             objective: objective_value,
         };
+        tracing::debug!(
+            iterations = fit_info.iterations,
+            converged = fit_info.converged,
+            objective = fit_info.objective,
+            seconds = started.elapsed().as_secs_f64(),
+            "logistic regression fitted"
+        );
         LogReg::from_parts(n_features, weights, intercepts, fit_info)
             .map_err(|e| LogRegError::Optimizer(e.to_string()))
     }
@@ -720,10 +728,276 @@ impl Gradient for Objective<'_> {
     }
 }
 
-type Lbfgs = LBFGS<MoreThuenteLineSearch<Vec<f64>, Vec<f64>, f64>, Vec<f64>, Vec<f64>, f64>;
 type LbfgsState = IterState<Vec<f64>, Vec<f64>, (), (), (), f64>;
 
-/// argmin's L-BFGS with our stopping rule: converged when the gradient's
+/// Elements per parallel work item in the L-BFGS vector algebra. Fixed, so
+/// the order of every floating-point sum does not depend on the thread count.
+const VEC_CHUNK: usize = 8192;
+
+/// Independent partial sums inside one chunk of a dot product: enough to
+/// vectorise the loop and hide the latency of the additions.
+const LANES: usize = 8;
+
+/// Sum of `f(a_i, b_i)` over one chunk in `LANES` fixed lanes, added in lane
+/// order at the end.
+#[inline]
+fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut acc = [0.0; LANES];
+    let mut a_lanes = a.chunks_exact(LANES);
+    let mut b_lanes = b.chunks_exact(LANES);
+    for (x, y) in (&mut a_lanes).zip(&mut b_lanes) {
+        for ((s, &xv), &yv) in acc.iter_mut().zip(x).zip(y) {
+            *s += f(xv, yv);
+        }
+    }
+    for ((s, &xv), &yv) in acc
+        .iter_mut()
+        .zip(a_lanes.remainder())
+        .zip(b_lanes.remainder())
+    {
+        *s += f(xv, yv);
+    }
+    acc.iter().fold(0.0, |t, v| t + v)
+}
+
+/// Adds per-chunk partial sums in chunk order.
+fn ordered_sum(partials: Vec<f64>) -> f64 {
+    partials.into_iter().fold(0.0, |t, v| t + v)
+}
+
+/// `a . b` over fixed chunks in parallel; bit-identical for any thread count.
+fn par_dot(a: &[f64], b: &[f64]) -> f64 {
+    ordered_sum(
+        a.par_chunks(VEC_CHUNK)
+            .zip(b.par_chunks(VEC_CHUNK))
+            .map(|(x, y)| lane_sum(x, y, |u, v| u * v))
+            .collect(),
+    )
+}
+
+/// `out_i = f(out_i, a_i)` for every `i`, then returns `out . dot_with` (or 0
+/// without `dot_with`): one parallel pass instead of two.
+fn par_update_dot(
+    out: &mut [f64],
+    a: &[f64],
+    dot_with: Option<&[f64]>,
+    f: impl Fn(f64, f64) -> f64 + Sync,
+) -> f64 {
+    ordered_sum(
+        out.par_chunks_mut(VEC_CHUNK)
+            .zip(a.par_chunks(VEC_CHUNK))
+            .enumerate()
+            .map(|(chunk, (o, x))| {
+                for (ov, &xv) in o.iter_mut().zip(x) {
+                    *ov = f(*ov, xv);
+                }
+                dot_with.map_or(0.0, |d| {
+                    let start = chunk * VEC_CHUNK;
+                    lane_sum(o, &d[start..start + o.len()], |u, v| u * v)
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Largest absolute entry (exact, so the parallel order does not matter).
+fn max_abs(v: &[f64]) -> f64 {
+    v.par_chunks(VEC_CHUNK)
+        .map(|c| c.iter().fold(0.0, |m: f64, x| m.max(x.abs())))
+        .reduce(|| 0.0, f64::max)
+}
+
+/// One stored L-BFGS correction pair with its cached inner products.
+struct Correction {
+    /// `s = x_{k+1} - x_k`.
+    s: Vec<f64>,
+    /// `y = g_{k+1} - g_k`.
+    y: Vec<f64>,
+    /// `y . s`.
+    ys: f64,
+    /// `y . y`.
+    yy: f64,
+}
+
+/// L-BFGS (Nocedal & Wright, algorithm 7.4) with argmin's Moré-Thuente line
+/// search: the same iteration as argmin 0.10's `LBFGS` without L1 (initial
+/// scaling `s.y / y.y` from the newest pair, history of `m` pairs, a failed
+/// line search ends the run), but its vector algebra runs in place, fused
+/// into one parallel pass per pair and direction, with each pair's inner
+/// products computed once. argmin's version allocates a new vector for every
+/// `dot`/`mul`/`sub`/`add` and runs on one thread: 21% of a 100k-row fit.
+struct Lbfgs {
+    m: usize,
+    history: VecDeque<Correction>,
+}
+
+impl Lbfgs {
+    fn new(m: usize) -> Self {
+        Self {
+            m,
+            history: VecDeque::with_capacity(m),
+        }
+    }
+
+    /// The search direction `-H g` by the two-loop recursion.
+    fn direction(&self, gradient: &[f64]) -> Vec<f64> {
+        let mut q = gradient.to_vec();
+        let Some(newest) = self.history.back() else {
+            q.par_chunks_mut(VEC_CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = -*v));
+            return q;
+        };
+        let gamma = newest.ys / newest.yy;
+        let n = self.history.len();
+        let mut alpha = vec![0.0; n];
+        // First loop, newest to oldest: q -= alpha_i y_i, fused with the next
+        // (older) pair's s . q.
+        let mut sq = par_dot(&newest.s, &q);
+        for i in (0..n).rev() {
+            let pair = &self.history[i];
+            let a = sq / pair.ys;
+            alpha[i] = a;
+            let next = i.checked_sub(1).map(|p| self.history[p].s.as_slice());
+            sq = par_update_dot(&mut q, &pair.y, next, |qv, yv| qv - yv * a);
+        }
+        // r = gamma q, fused with the oldest pair's y . r.
+        let mut yr = par_update_dot(
+            &mut q,
+            &self.history[0].y,
+            Some(&self.history[0].y),
+            |qv, _| qv * gamma,
+        );
+        // Second loop, oldest to newest: r += (alpha_i - beta_i) s_i, fused
+        // with the next pair's y . r; the last pass also negates r.
+        for i in 0..n {
+            let pair = &self.history[i];
+            let step = alpha[i] - yr / pair.ys;
+            if i + 1 < n {
+                let next = Some(self.history[i + 1].y.as_slice());
+                yr = par_update_dot(&mut q, &pair.s, next, |rv, sv| rv + sv * step);
+            } else {
+                par_update_dot(&mut q, &pair.s, None, |rv, sv| -(rv + sv * step));
+            }
+        }
+        q
+    }
+
+    /// Stores the pair from `x_k, g_k` to `x_{k+1}, g_{k+1}`, reusing the
+    /// oldest pair's buffers once the history is full.
+    fn push(&mut self, x_old: &[f64], x_new: &[f64], g_old: &[f64], g_new: &[f64]) {
+        let (mut s, mut y) = if self.history.len() >= self.m {
+            self.history
+                .pop_front()
+                .map_or_else(|| (Vec::new(), Vec::new()), |c| (c.s, c.y))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        s.resize(x_new.len(), 0.0);
+        y.resize(g_new.len(), 0.0);
+        let partials: Vec<(f64, f64)> = s
+            .par_chunks_mut(VEC_CHUNK)
+            .zip(y.par_chunks_mut(VEC_CHUNK))
+            .enumerate()
+            .map(|(chunk, (sc, yc))| {
+                let start = chunk * VEC_CHUNK;
+                let end = start + sc.len();
+                for ((sv, &a), &b) in sc
+                    .iter_mut()
+                    .zip(&x_new[start..end])
+                    .zip(&x_old[start..end])
+                {
+                    *sv = a - b;
+                }
+                for ((yv, &a), &b) in yc
+                    .iter_mut()
+                    .zip(&g_new[start..end])
+                    .zip(&g_old[start..end])
+                {
+                    *yv = a - b;
+                }
+                (
+                    lane_sum(yc, sc, |u, v| u * v),
+                    lane_sum(yc, yc, |u, v| u * v),
+                )
+            })
+            .collect();
+        let (ys, yy) = partials
+            .into_iter()
+            .fold((0.0, 0.0), |(a, b), (u, v)| (a + u, b + v));
+        self.history.push_back(Correction { s, y, ys, yy });
+    }
+}
+
+impl<'a> Solver<Objective<'a>, LbfgsState> for Lbfgs {
+    const NAME: &'static str = "L-BFGS";
+
+    fn init(
+        &mut self,
+        problem: &mut Problem<Objective<'a>>,
+        mut state: LbfgsState,
+    ) -> Result<(LbfgsState, Option<KV>), ArgminError> {
+        let param = state
+            .take_param()
+            .ok_or_else(|| ArgminError::msg("L-BFGS needs an initial parameter vector"))?;
+        let cost = problem.cost(&param)?;
+        let gradient = problem.gradient(&param)?;
+        Ok((state.param(param).cost(cost).gradient(gradient), None))
+    }
+
+    fn next_iter(
+        &mut self,
+        problem: &mut Problem<Objective<'a>>,
+        mut state: LbfgsState,
+    ) -> Result<(LbfgsState, Option<KV>), ArgminError> {
+        let (Some(param), Some(prev_grad)) = (state.take_param(), state.take_gradient()) else {
+            return Err(ArgminError::msg("L-BFGS state lost its parameters"));
+        };
+        let cost = state.get_cost();
+        let direction = self.direction(&prev_grad);
+
+        let mut linesearch = MoreThuenteLineSearch::new();
+        linesearch.search_direction(direction);
+        let objective = problem
+            .take_problem()
+            .ok_or_else(|| ArgminError::msg("L-BFGS problem missing"))?;
+        let result = Executor::new(objective, linesearch)
+            .configure(|config| {
+                config
+                    .param(param.clone())
+                    .gradient(prev_grad.clone())
+                    .cost(cost)
+            })
+            .ctrlc(false)
+            .timer(false)
+            .run();
+        let OptimizationResult {
+            problem: mut line_problem,
+            state: mut line_state,
+            ..
+        } = match result {
+            Ok(result) => result,
+            Err(e) => {
+                return Ok((
+                    state.terminate_with(TerminationReason::SolverExit(format!(
+                        "Line search terminated with: '{e}'"
+                    ))),
+                    None,
+                ))
+            }
+        };
+        problem.problem = line_problem.take_problem();
+        problem.consume_func_counts(line_problem);
+        let next = line_state
+            .take_param()
+            .ok_or_else(|| ArgminError::msg("line search returned no parameters"))?;
+        let next_cost = line_state.get_cost();
+        let gradient = problem.gradient(&next)?;
+        self.push(&param, &next, &prev_grad, &gradient);
+        Ok((state.param(next).cost(next_cost).gradient(gradient), None))
+    }
+}
+
+/// [`Lbfgs`] with our stopping rule: converged when the gradient's
 /// largest absolute entry is at most `tol * max(1, that at the start)`.
 /// argmin's own rule (absolute L2 norm below `sqrt(eps)`) is scale-dependent:
 /// with `C * n` in the loss it is either unreachable or too loose.
@@ -749,10 +1023,6 @@ impl RelativeGradientStop {
             flat_iterations: 0,
         }
     }
-}
-
-fn max_abs(v: &[f64]) -> f64 {
-    v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
 impl Solver<Objective<'_>, LbfgsState> for RelativeGradientStop {

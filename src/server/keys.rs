@@ -190,6 +190,15 @@ impl KeyRejection {
         }
     }
 
+    /// A short name for logs: `missing`, `unknown` or `rate_limited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRejection::Missing => "missing",
+            KeyRejection::Unknown => "unknown",
+            KeyRejection::RateLimited { .. } => "rate_limited",
+        }
+    }
+
     /// Whole seconds for `Retry-After` (at least 1), for rate limits.
     pub fn retry_after_secs(self) -> Option<u64> {
         match self {
@@ -210,7 +219,11 @@ fn valid_key(key: &str) -> bool {
         && key.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
 }
 
-fn parse_limit(path: &Path, line: usize, options: &[&str]) -> Result<Option<RateLimit>, KeyFileError> {
+fn parse_limit(
+    path: &Path,
+    line: usize,
+    options: &[&str],
+) -> Result<Option<RateLimit>, KeyFileError> {
     let invalid = |option: &str| KeyFileError::InvalidOption {
         path: path.to_path_buf(),
         line,
@@ -396,7 +409,9 @@ pub enum Guarded {
 pub fn is_guarded(path: &str) -> Option<Guarded> {
     match path {
         "/v1/score" | "/v1/score/batch" => Some(Guarded::Native),
-        super::perspective::ANALYZE_PATH => Some(Guarded::Perspective),
+        super::perspective::ANALYZE_PATH | super::perspective::SUGGEST_PATH => {
+            Some(Guarded::Perspective)
+        }
         p if p.starts_with("/v2/models/") && p.ends_with("/infer") => Some(Guarded::KServe),
         _ => None,
     }
@@ -405,7 +420,9 @@ pub fn is_guarded(path: &str) -> Option<Guarded> {
 /// The message of a refusal (never containing the key).
 pub fn rejection_message(r: KeyRejection) -> String {
     match r {
-        KeyRejection::Missing => "missing API key: send ?key=KEY or Authorization: Bearer KEY".into(),
+        KeyRejection::Missing => {
+            "missing API key: send ?key=KEY or Authorization: Bearer KEY".into()
+        }
         KeyRejection::Unknown => "API key not valid. Please pass a valid API key.".into(),
         KeyRejection::RateLimited { .. } => format!(
             "rate limit of this API key exceeded: retry after {} s",
@@ -421,7 +438,12 @@ pub fn rejection_response(kind: Guarded, r: KeyRejection) -> HttpResponse {
         res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
     }
     if r.status() == StatusCode::UNAUTHORIZED {
-        res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        // With an auth-param: httplib2 (under google-api-python-client)
+        // refuses a bare `Bearer` challenge as a malformed header.
+        res.insert_header((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"stance\""),
+        ));
     }
     let body = match kind {
         Guarded::Perspective => {
@@ -452,10 +474,11 @@ pub async fn require_api_key(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
-    let verdict = match (
-        is_guarded(req.path()),
-        req.app_data::<web::Data<ApiKeys>>(),
-    ) {
+    // The percent-decoded path the router matches (`/v1alpha1/comments%3Aanalyze`
+    // routes to the analyze handler), not the raw one, so no spelling of a
+    // guarded path slips past.
+    let path = req.match_info().as_str().to_string();
+    let verdict = match (is_guarded(&path), req.app_data::<web::Data<ApiKeys>>()) {
         (Some(kind), Some(keys)) if keys.enabled() => {
             let key = presented_key(req.query_string(), req.headers());
             keys.check(key.as_deref(), Instant::now())
@@ -469,10 +492,16 @@ pub async fn require_api_key(
             if let Some((_, line)) = who {
                 tracing::debug!(api_key_line = line, "API key accepted");
             }
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         }
         Err((kind, r)) => {
-            tracing::info!(rejection = ?std::mem::discriminant(&r), status = r.status().as_u16(), "API key refused");
+            tracing::info!(
+                rejection = r.as_str(),
+                status = r.status().as_u16(),
+                "API key refused"
+            );
             let res = rejection_response(kind, r);
             Ok(req.into_response(res).map_into_right_body())
         }
@@ -500,8 +529,14 @@ mod tests {
         assert_eq!(keys.check(Some("alpha-key-0001"), now), Ok(3));
         assert_eq!(keys.check(Some("beta-key-0002"), now), Ok(4));
         assert_eq!(keys.check(Some("gamma-key-0003"), now), Ok(5));
-        assert_eq!(keys.check(Some("delta-key-0004"), now), Err(KeyRejection::Unknown));
-        assert_eq!(keys.check(Some("alpha-key-000"), now), Err(KeyRejection::Unknown));
+        assert_eq!(
+            keys.check(Some("delta-key-0004"), now),
+            Err(KeyRejection::Unknown)
+        );
+        assert_eq!(
+            keys.check(Some("alpha-key-000"), now),
+            Err(KeyRejection::Unknown)
+        );
         assert_eq!(keys.check(None, now), Err(KeyRejection::Missing));
     }
 
@@ -509,14 +544,23 @@ mod tests {
     fn rejects_bad_lines_naming_the_line_but_never_the_key() {
         let cases = [
             ("short\n", "keys.txt:1: invalid key"),
-            ("good-key-0001\ngood-key-0002 with spaces\n", "keys.txt:2: invalid option \"with\""),
+            (
+                "good-key-0001\ngood-key-0002 with spaces\n",
+                "keys.txt:2: invalid option \"with\"",
+            ),
             ("good-key-0001 rps=0\n", "invalid option \"rps=0\""),
             ("good-key-0001 rps=-1\n", "invalid option"),
             ("good-key-0001 rps=NaN\n", "invalid option"),
-            ("good-key-0001 burst=0 rps=1\n", "invalid option \"burst=0\""),
+            (
+                "good-key-0001 burst=0 rps=1\n",
+                "invalid option \"burst=0\"",
+            ),
             ("good-key-0001 rps=1 rps=2\n", "invalid option \"rps=2\""),
             ("good-key-0001 burst=2\n", "burst= needs rps="),
-            ("good-key-0001\ngood-key-0001 rps=1\n", "keys.txt:2: duplicate key (first defined on line 1)"),
+            (
+                "good-key-0001\ngood-key-0001 rps=1\n",
+                "keys.txt:2: duplicate key (first defined on line 1)",
+            ),
             ("# nothing\n\n", "has no keys"),
             ("clé-non-ascii-key\n", "keys.txt:1: invalid key"),
         ];
@@ -581,14 +625,23 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(presented_key("", &h), None);
         assert_eq!(presented_key("key=", &h), None);
-        assert_eq!(presented_key("alt=json&key=abc%2Fdef", &h).as_deref(), Some("abc/def"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tok-123"));
+        assert_eq!(
+            presented_key("alt=json&key=abc%2Fdef", &h).as_deref(),
+            Some("abc/def")
+        );
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tok-123"),
+        );
         assert_eq!(presented_key("", &h).as_deref(), Some("tok-123"));
         assert_eq!(presented_key("key=q", &h).as_deref(), Some("q"));
         let mut g = HeaderMap::new();
         g.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic xyz"));
         assert_eq!(presented_key("", &g), None);
-        g.insert(header::HeaderName::from_static("x-goog-api-key"), HeaderValue::from_static("goog-1"));
+        g.insert(
+            header::HeaderName::from_static("x-goog-api-key"),
+            HeaderValue::from_static("goog-1"),
+        );
         assert_eq!(presented_key("", &g).as_deref(), Some("goog-1"));
     }
 
@@ -598,8 +651,15 @@ mod tests {
             ("/v1/score", Some(Guarded::Native)),
             ("/v1/score/batch", Some(Guarded::Native)),
             ("/v1alpha1/comments:analyze", Some(Guarded::Perspective)),
+            (
+                "/v1alpha1/comments:suggestscore",
+                Some(Guarded::Perspective),
+            ),
             ("/v2/models/sanctuary/infer", Some(Guarded::KServe)),
-            ("/v2/models/sanctuary/versions/1.0.0/infer", Some(Guarded::KServe)),
+            (
+                "/v2/models/sanctuary/versions/1.0.0/infer",
+                Some(Guarded::KServe),
+            ),
             ("/v2/models/sanctuary", None),
             ("/v2/health/ready", None),
             ("/healthz", None),

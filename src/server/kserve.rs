@@ -321,7 +321,9 @@ fn decode_binary_bytes(mut buf: &[u8], name: &str) -> Result<Vec<String>, KServe
 /// Flattens JSON `data` (flat, or one row per text) into strings.
 fn decode_json_bytes(data: &Value, name: &str) -> Result<Vec<String>, KServeError> {
     let Value::Array(items) = data else {
-        return Err(bad(format!("data of input {name:?} must be an array of strings")));
+        return Err(bad(format!(
+            "data of input {name:?} must be an array of strings"
+        )));
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -425,7 +427,9 @@ pub fn check_request(
         )));
     }
     if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
-        return Err(bad(format!("element {i} of input {name:?} is empty: send some text to score")));
+        return Err(bad(format!(
+            "element {i} of input {name:?} is empty: send some text to score"
+        )));
     }
     let outputs = match req.outputs {
         None => vec![LABEL_OUTPUT.to_string(), PROBABILITIES_OUTPUT.to_string()],
@@ -519,7 +523,9 @@ mod tests {
     }
 
     fn texts_input(shape: Value, data: Value) -> InferRequest {
-        request(json!({"inputs": [{"name": "text", "shape": shape, "datatype": "BYTES", "data": data}]}))
+        request(
+            json!({"inputs": [{"name": "text", "shape": shape, "datatype": "BYTES", "data": data}]}),
+        )
     }
 
     #[test]
@@ -545,7 +551,9 @@ mod tests {
                 "expected BYTES",
             ),
             (
-                one(json!({"name": "text", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]})),
+                one(
+                    json!({"name": "text", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}),
+                ),
                 "expected [N] or [N, 1]",
             ),
             (
@@ -561,7 +569,9 @@ mod tests {
                 "must be an array",
             ),
             (
-                one(json!({"name": "text", "shape": [2], "datatype": "BYTES", "data": ["ok", "  "]})),
+                one(
+                    json!({"name": "text", "shape": [2], "datatype": "BYTES", "data": ["ok", "  "]}),
+                ),
                 "element 1 of input \"text\" is empty",
             ),
             (
@@ -573,12 +583,16 @@ mod tests {
                 "has no data",
             ),
             (
-                one(json!({"name": "text", "shape": [4], "datatype": "BYTES", "data": ["a", "b", "c", "d"]})),
+                one(
+                    json!({"name": "text", "shape": [4], "datatype": "BYTES", "data": ["a", "b", "c", "d"]}),
+                ),
                 "the most allowed is 3",
             ),
             (
-                request(json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}],
-                               "outputs": [{"name": "logits"}]})),
+                request(
+                    json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}],
+                               "outputs": [{"name": "logits"}]}),
+                ),
                 "unknown output \"logits\"",
             ),
         ];
@@ -598,9 +612,10 @@ mod tests {
                 data.extend_from_slice(&(e.len() as u32).to_le_bytes());
                 data.extend_from_slice(e);
             }
-            let header = json!({"inputs": [{"name": "text", "shape": [elems.len()], "datatype": "BYTES",
+            let header =
+                json!({"inputs": [{"name": "text", "shape": [elems.len()], "datatype": "BYTES",
                                              "parameters": {"binary_data_size": data.len()}}]})
-            .to_string();
+                .to_string();
             let len = header.len().to_string();
             let mut body = header.into_bytes();
             body.extend_from_slice(&data);
@@ -619,8 +634,17 @@ mod tests {
         let (body, len) = binary_request(&[b"\xff\xfeabcd", b"ok"]);
         let (req, rest) = parse_body(&body, Some(&len)).unwrap();
         let e = check_request(req, rest, 10).unwrap_err();
-        assert!(e.to_string().contains("element 0 of input \"text\" is not valid UTF-8"), "{e}");
-        assert_eq!(decode_binary_bytes(&[5, 0, 0, 0, b'a'], "t").unwrap_err().to_string(), "binary data of input \"t\" is truncated");
+        assert!(
+            e.to_string()
+                .contains("element 0 of input \"text\" is not valid UTF-8"),
+            "{e}"
+        );
+        assert_eq!(
+            decode_binary_bytes(&[5, 0, 0, 0, b'a'], "t")
+                .unwrap_err()
+                .to_string(),
+            "binary data of input \"t\" is truncated"
+        );
         assert!(decode_binary_bytes(&[5, 0], "t").is_err());
     }
 
@@ -633,8 +657,16 @@ mod tests {
         )
         .unwrap();
         let scores = [
-            Probabilities { pro: 0.7, anti: 0.2, neutral: 0.1 },
-            Probabilities { pro: 0.1, anti: 0.3, neutral: 0.6 },
+            Probabilities {
+                pro: 0.7,
+                anti: 0.2,
+                neutral: 0.1,
+            },
+            Probabilities {
+                pro: 0.1,
+                anti: 0.3,
+                neutral: 0.6,
+            },
         ];
         let v = serde_json::to_value(respond("sanctuary", "1.0.0", &input, &scores)).unwrap();
         assert_eq!(v["model_name"], "sanctuary");
@@ -647,11 +679,16 @@ mod tests {
         assert_eq!(v["outputs"][1]["shape"], json!([2, 3]));
         assert_eq!(v["outputs"][1]["datatype"], "FP64");
         assert_eq!(v["outputs"][1]["parameters"]["labels"], "anti,neutral,pro");
-        assert_eq!(v["outputs"][1]["data"], json!([0.2, 0.1, 0.7, 0.3, 0.6, 0.1]));
+        assert_eq!(
+            v["outputs"][1]["data"],
+            json!([0.2, 0.1, 0.7, 0.3, 0.6, 0.1])
+        );
         // Only the outputs asked for, in the order asked.
         let input = check_request(
-            request(json!({"inputs": [{"name": "t", "shape": [1], "datatype": "BYTES", "data": ["a"]}],
-                           "outputs": [{"name": "probabilities"}]})),
+            request(
+                json!({"inputs": [{"name": "t", "shape": [1], "datatype": "BYTES", "data": ["a"]}],
+                           "outputs": [{"name": "probabilities"}]}),
+            ),
             &[],
             10,
         )

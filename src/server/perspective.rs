@@ -30,6 +30,9 @@ use crate::pipeline::DocumentScore;
 /// The path of the endpoint (the colon is part of the path).
 pub const ANALYZE_PATH: &str = "/v1alpha1/comments:analyze";
 
+/// The path of Perspective's feedback endpoint (accepted and discarded).
+pub const SUGGEST_PATH: &str = "/v1alpha1/comments:suggestscore";
+
 /// Perspective's own limit on `comment.text`: 20 KB. Ours is configurable
 /// (`STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`); this is its default.
 pub const DEFAULT_MAX_COMMENT_BYTES: usize = 20 * 1024;
@@ -531,8 +534,8 @@ pub fn check_request(
             None => (key.as_str(), None),
         };
         let shown = || key.chars().take(128).collect::<String>();
-        let attribute =
-            Attribute::from_name(name).ok_or_else(|| PerspectiveError::UnknownAttribute(shown()))?;
+        let attribute = Attribute::from_name(name)
+            .ok_or_else(|| PerspectiveError::UnknownAttribute(shown()))?;
         if let Some(v) = version {
             if !version_matches(v, model_version) {
                 return Err(PerspectiveError::WrongVersion {
@@ -640,6 +643,66 @@ pub fn respond(req: &CheckedRequest, doc: &DocumentScore) -> AnalyzeCommentRespo
     }
 }
 
+/// The body of `POST /v1alpha1/comments:suggestscore`: a client's suggested
+/// scores for a comment. We do not learn from feedback, so a valid
+/// suggestion is acknowledged (its `clientToken` echoed) and discarded.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SuggestCommentScoreRequest {
+    /// The comment (required, non-blank).
+    #[serde(default)]
+    pub comment: Option<TextEntry>,
+    /// Context (accepted).
+    #[serde(default)]
+    pub context: Option<Context>,
+    /// Suggested scores, attribute name to scores (accepted, any shape).
+    #[serde(default, alias = "attribute_scores")]
+    pub attribute_scores: Option<BTreeMap<String, Value>>,
+    /// Languages (accepted).
+    #[serde(default)]
+    pub languages: Option<Vec<String>>,
+    /// Community (accepted).
+    #[serde(default, alias = "community_id")]
+    pub community_id: Option<String>,
+    /// Echoed.
+    #[serde(default, alias = "client_token")]
+    pub client_token: Option<String>,
+    /// Session (accepted).
+    #[serde(default, alias = "session_id")]
+    pub session_id: Option<String>,
+}
+
+/// Checks a suggestion (a non-blank comment within the length limit) and
+/// returns the acknowledgement `{"clientToken": ...}`.
+pub fn acknowledge_suggestion(
+    body: &[u8],
+    max_comment_bytes: usize,
+) -> Result<Value, PerspectiveError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        PerspectiveError::InvalidJson(format!(
+            "the body is not valid UTF-8 (first bad byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let req: SuggestCommentScoreRequest =
+        serde_json::from_str(text).map_err(|e| PerspectiveError::InvalidJson(e.to_string()))?;
+    let comment = req.comment.unwrap_or_default();
+    let text = comment.text.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(PerspectiveError::CommentEmpty);
+    }
+    if text.len() > max_comment_bytes {
+        return Err(PerspectiveError::CommentTooLong {
+            bytes: Some(text.len()),
+            limit: max_comment_bytes,
+        });
+    }
+    Ok(match req.client_token {
+        Some(t) => json!({ "clientToken": t }),
+        None => json!({}),
+    })
+}
+
 /// The discovery document of this API (Google's `discovery#restDescription`
 /// format), so discovery-based clients such as `google-api-python-client`
 /// work when pointed at `{root_url}/$discovery/rest?version=v1alpha1`.
@@ -700,6 +763,17 @@ pub fn discovery_document(root_url: &str) -> Value {
                         "parameterOrder": [],
                         "request": {"$ref": "AnalyzeCommentRequest"},
                         "response": {"$ref": "AnalyzeCommentResponse"}
+                    },
+                    "suggestscore": {
+                        "id": "commentanalyzer.comments.suggestscore",
+                        "path": "v1alpha1/comments:suggestscore",
+                        "flatPath": "v1alpha1/comments:suggestscore",
+                        "httpMethod": "POST",
+                        "description": "Accepts suggested scores and discards them (this service does not learn from feedback).",
+                        "parameters": {},
+                        "parameterOrder": [],
+                        "request": {"$ref": "SuggestCommentScoreRequest"},
+                        "response": {"$ref": "SuggestCommentScoreResponse"}
                     }
                 }
             }
@@ -756,6 +830,23 @@ pub fn discovery_document(root_url: &str) -> Value {
                     "communityId": {"type": "string"},
                     "dropUnsupportedAttributes": {"type": "boolean"}
                 }
+            },
+            "SuggestCommentScoreRequest": {
+                "id": "SuggestCommentScoreRequest", "type": "object",
+                "properties": {
+                    "comment": {"$ref": "TextEntry"},
+                    "context": {"$ref": "Context"},
+                    "attributeScores": {"type": "object",
+                                        "additionalProperties": {"$ref": "AttributeScores"}},
+                    "languages": {"type": "array", "items": {"type": "string"}},
+                    "communityId": {"type": "string"},
+                    "clientToken": {"type": "string"},
+                    "sessionId": {"type": "string"}
+                }
+            },
+            "SuggestCommentScoreResponse": {
+                "id": "SuggestCommentScoreResponse", "type": "object",
+                "properties": {"clientToken": {"type": "string"}}
             },
             "AnalyzeCommentResponse": {
                 "id": "AnalyzeCommentResponse", "type": "object",
@@ -864,7 +955,10 @@ mod tests {
             let e = parse_request(body).unwrap_err();
             assert_eq!(e.error_type(), Some("INVALID_REQUEST"), "{body:?}");
             assert_eq!(e.status(), StatusCode::BAD_REQUEST);
-            assert!(e.to_string().starts_with("Invalid JSON payload received."), "{e}");
+            assert!(
+                e.to_string().starts_with("Invalid JSON payload received."),
+                "{e}"
+            );
         }
     }
 
@@ -900,7 +994,10 @@ mod tests {
             assert_eq!(env["error"]["status"], "INVALID_ARGUMENT", "{body}");
             assert_eq!(env["error"]["message"], message, "{body}");
             assert_eq!(env["error"]["details"][0]["@type"], ERROR_DETAIL_TYPE);
-            assert_eq!(env["error"]["details"][0]["errorType"], error_type, "{body}");
+            assert_eq!(
+                env["error"]["details"][0]["errorType"], error_type,
+                "{body}"
+            );
         }
     }
 
@@ -921,15 +1018,19 @@ mod tests {
             assert_eq!(json!(c.languages), langs);
             assert_eq!(c.detected_languages, None);
         }
-        let c = check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})).unwrap();
+        let c =
+            check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}}))
+                .unwrap();
         assert_eq!(c.languages, ["en"]);
         assert_eq!(c.detected_languages, Some(vec!["en".to_string()]));
     }
 
     #[test]
     fn drop_unsupported_attributes_answers_without_them_instead_of_failing() {
-        let c = check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}},
-                             "languages": ["fr"], "dropUnsupportedAttributes": true}))
+        let c = check(
+            json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}},
+                             "languages": ["fr"], "dropUnsupportedAttributes": true}),
+        )
         .unwrap();
         assert!(c.attributes.is_empty());
         let r = respond(&c, &doc());
@@ -939,13 +1040,23 @@ mod tests {
 
     #[test]
     fn version_pinning_matches_the_serving_version_or_a_dotted_prefix() {
-        for (v, ok) in [("1.2.0", true), ("1.2", true), ("1", true), ("1.20", false), ("2", false), ("", false), ("1.2.0.1", false)] {
+        for (v, ok) in [
+            ("1.2.0", true),
+            ("1.2", true),
+            ("1", true),
+            ("1.20", false),
+            ("2", false),
+            ("", false),
+            ("1.2.0.1", false),
+        ] {
             assert_eq!(version_matches(v, "1.2.0"), ok, "{v}");
         }
         let c = check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_PRO_SANCTUARY@1.2.0": {}}})).unwrap();
         assert_eq!(c.attributes[0].key, "STANCE_PRO_SANCTUARY@1.2.0");
         let r = respond(&c, &doc());
-        assert!(r.attribute_scores.contains_key("STANCE_PRO_SANCTUARY@1.2.0"));
+        assert!(r
+            .attribute_scores
+            .contains_key("STANCE_PRO_SANCTUARY@1.2.0"));
     }
 
     #[test]
@@ -955,9 +1066,18 @@ mod tests {
         .unwrap();
         let r = respond(&c, &doc());
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v["attributeScores"]["STANCE_PRO_SANCTUARY"]["summaryScore"], json!({"value": 0.5, "type": "PROBABILITY"}));
-        assert_eq!(v["attributeScores"]["STANCE_ANTI_SANCTUARY"]["summaryScore"]["value"], 0.3);
-        assert_eq!(v["attributeScores"]["STANCE_NEUTRAL"]["summaryScore"]["value"], 0.2);
+        assert_eq!(
+            v["attributeScores"]["STANCE_PRO_SANCTUARY"]["summaryScore"],
+            json!({"value": 0.5, "type": "PROBABILITY"})
+        );
+        assert_eq!(
+            v["attributeScores"]["STANCE_ANTI_SANCTUARY"]["summaryScore"]["value"],
+            0.3
+        );
+        assert_eq!(
+            v["attributeScores"]["STANCE_NEUTRAL"]["summaryScore"]["value"],
+            0.2
+        );
         assert_eq!(
             v["attributeScores"]["STANCE_PRO_SANCTUARY"]["spanScores"],
             json!([
@@ -970,26 +1090,39 @@ mod tests {
         assert_eq!(v["detectedLanguages"], json!(["en"]));
         let sum: f64 = Attribute::ALL
             .iter()
-            .map(|a| v["attributeScores"][a.name()]["summaryScore"]["value"].as_f64().unwrap())
+            .map(|a| {
+                v["attributeScores"][a.name()]["summaryScore"]["value"]
+                    .as_f64()
+                    .unwrap()
+            })
             .sum();
         assert!((sum - 1.0).abs() < 1e-12);
     }
 
     #[test]
     fn span_scores_are_left_out_unless_asked_for() {
-        let c = check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})).unwrap();
+        let c =
+            check(json!({"comment": {"text": "x"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}}))
+                .unwrap();
         let v = serde_json::to_value(respond(&c, &doc())).unwrap();
-        assert!(v["attributeScores"]["STANCE_NEUTRAL"].get("spanScores").is_none(), "{v}");
+        assert!(
+            v["attributeScores"]["STANCE_NEUTRAL"]
+                .get("spanScores")
+                .is_none(),
+            "{v}"
+        );
         assert!(v.get("clientToken").is_none());
     }
 
     #[test]
     fn score_threshold_leaves_out_attributes_and_spans_below_it() {
-        let c = check(json!({"comment": {"text": "x"}, "spanAnnotations": true, "requestedAttributes": {
-            "STANCE_PRO_SANCTUARY": {"scoreThreshold": 0.5},
-            "STANCE_ANTI_SANCTUARY": {"scoreThreshold": 0.31},
-            "STANCE_NEUTRAL": {"scoreThreshold": 0.0}
-        }}))
+        let c = check(
+            json!({"comment": {"text": "x"}, "spanAnnotations": true, "requestedAttributes": {
+                "STANCE_PRO_SANCTUARY": {"scoreThreshold": 0.5},
+                "STANCE_ANTI_SANCTUARY": {"scoreThreshold": 0.31},
+                "STANCE_NEUTRAL": {"scoreThreshold": 0.0}
+            }}),
+        )
         .unwrap();
         let r = respond(&c, &doc());
         // Summary 0.5 is not below 0.5: kept, with only the 0.8 span.
@@ -1017,6 +1150,37 @@ mod tests {
         assert_eq!(b["error"]["status"], "RESOURCE_EXHAUSTED");
         assert_eq!(b["error"]["details"][0]["errorType"], "RATE_LIMIT_EXCEEDED");
         assert_eq!(b["error"]["details"][1]["retryDelay"], "2s");
+    }
+
+    #[test]
+    fn a_suggestion_is_checked_acknowledged_and_discarded() {
+        let ok = br#"{"comment": {"text": "x"}, "attributeScores": {"STANCE_NEUTRAL": {"summaryScore": {"value": 1}}}, "clientToken": "c-1", "communityId": "/forum"}"#;
+        assert_eq!(
+            acknowledge_suggestion(ok, 100).unwrap(),
+            json!({"clientToken": "c-1"})
+        );
+        assert_eq!(
+            acknowledge_suggestion(br#"{"comment": {"text": "x"}}"#, 100).unwrap(),
+            json!({})
+        );
+        let cases: [(&[u8], &str); 4] = [
+            (br#"{"comment": {"text": ""}}"#, "COMMENT_EMPTY"),
+            (br#"{"attributeScores": {}}"#, "COMMENT_EMPTY"),
+            (br#"{"comment": {"text": "xxxx"}}"#, "COMMENT_TOO_LONG"),
+            (
+                br#"{"comment": {"text": "x"}, "bogus": true}"#,
+                "INVALID_REQUEST",
+            ),
+        ];
+        for (body, want) in cases {
+            let e = acknowledge_suggestion(body, 3).unwrap_err();
+            assert_eq!(
+                e.error_type(),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

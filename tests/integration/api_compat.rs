@@ -9,6 +9,7 @@
 //! `STANCE_CLIENT_TESTS=1`, so plain `cargo test` stays off the network.
 
 use std::io::Write;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use stance::{DocumentOptions, DocumentScore, Label};
@@ -62,7 +63,10 @@ async fn perspective_analyze_answers_in_perspectives_shape_with_the_librarys_sco
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
+    assert!(r
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/json"));
     let v = r.json();
     let doc = library_doc(text);
     let mut sum = 0.0;
@@ -70,15 +74,28 @@ async fn perspective_analyze_answers_in_perspectives_shape_with_the_librarys_sco
         let s = &v["attributeScores"][name]["summaryScore"];
         assert_eq!(s["type"], "PROBABILITY", "{name}");
         let value = s["value"].as_f64().unwrap_or_else(|| panic!("{name}: {v}"));
-        assert!(close(value, doc.probabilities.get(label)), "{name}: {value}");
-        assert!(v["attributeScores"][name].get("spanScores").is_none(), "{name}");
+        assert!(
+            close(value, doc.probabilities.get(label)),
+            "{name}: {value}"
+        );
+        assert!(
+            v["attributeScores"][name].get("spanScores").is_none(),
+            "{name}"
+        );
         sum += value;
     }
-    assert!(close(sum, 1.0), "the three stance probabilities sum to 1, got {sum}");
+    assert!(
+        close(sum, 1.0),
+        "the three stance probabilities sum to 1, got {sum}"
+    );
     assert_eq!(v["languages"], json!(["en"]));
     assert_eq!(v["detectedLanguages"], json!(["en"]));
     assert_eq!(v["clientToken"], "tok-42");
-    assert_eq!(v.as_object().map(|o| o.len()), Some(4), "no other fields: {v}");
+    assert_eq!(
+        v.as_object().map(|o| o.len()),
+        Some(4),
+        "no other fields: {v}"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +110,10 @@ async fn span_offsets_count_utf16_units_on_emoji_and_accented_text() {
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
     assert_eq!(v["languages"], json!(["en"]));
-    assert!(v.get("detectedLanguages").is_none(), "languages were given: {v}");
+    assert!(
+        v.get("detectedLanguages").is_none(),
+        "languages were given: {v}"
+    );
     // The paragraphs, found independently: trimmed halves around the blank line.
     let units: Vec<u16> = UNICODE_TEXT.encode_utf16().collect();
     let mut expected = Vec::new();
@@ -102,11 +122,18 @@ async fn span_offsets_count_utf16_units_on_emoji_and_accented_text() {
         let lead = part.len() - part.trim_start().len();
         let start = offset + lead;
         let end = start + part.trim().len();
-        expected.push((utf16_at(UNICODE_TEXT, start), utf16_at(UNICODE_TEXT, end), part.trim()));
+        expected.push((
+            utf16_at(UNICODE_TEXT, start),
+            utf16_at(UNICODE_TEXT, end),
+            part.trim(),
+        ));
         offset += part.len() + 2;
     }
     // Byte, char and UTF-16 offsets all differ on this text.
-    assert_ne!(expected[1].0, UNICODE_TEXT.find("Le shérif").unwrap_or_default());
+    assert_ne!(
+        expected[1].0,
+        UNICODE_TEXT.find("Le shérif").unwrap_or_default()
+    );
     let doc = library_doc(UNICODE_TEXT);
     for (name, label) in ALL_ATTRIBUTES {
         let spans = v["attributeScores"][name]["spanScores"]
@@ -117,9 +144,15 @@ async fn span_offsets_count_utf16_units_on_emoji_and_accented_text() {
             assert_eq!(s["begin"], *begin, "{name} span {i}");
             assert_eq!(s["end"], *end, "{name} span {i}");
             let got = String::from_utf16(&units[*begin..*end]).unwrap_or_default();
-            assert_eq!(got, *para, "{name} span {i}: end is exclusive, in UTF-16 units");
+            assert_eq!(
+                got, *para,
+                "{name} span {i}: end is exclusive, in UTF-16 units"
+            );
             let value = s["score"]["value"].as_f64().unwrap_or_default();
-            assert!(close(value, doc.paragraphs[i].probabilities.get(label)), "{name} span {i}");
+            assert!(
+                close(value, doc.paragraphs[i].probabilities.get(label)),
+                "{name} span {i}"
+            );
             assert_eq!(s["score"]["type"], "PROBABILITY");
         }
     }
@@ -133,27 +166,57 @@ async fn score_threshold_leaves_out_attributes_and_spans_below_it() {
     let top = doc.label;
     let low = Label::ALL
         .into_iter()
-        .min_by(|a, b| doc.probabilities.get(*a).total_cmp(&doc.probabilities.get(*b)))
+        .min_by(|a, b| {
+            doc.probabilities
+                .get(*a)
+                .total_cmp(&doc.probabilities.get(*b))
+        })
         .unwrap_or(Label::Neutral);
-    let name_of = |l: Label| ALL_ATTRIBUTES.iter().find(|(_, x)| *x == l).map(|(n, _)| *n).unwrap_or_default();
+    let name_of = |l: Label| {
+        ALL_ATTRIBUTES
+            .iter()
+            .find(|(_, x)| *x == l)
+            .map(|(n, _)| *n)
+            .unwrap_or_default()
+    };
     let mut attrs = serde_json::Map::new();
     // Exactly the summary value: kept (only scores *below* are left out).
-    attrs.insert(name_of(top).into(), json!({"scoreThreshold": doc.probabilities.get(top)}));
+    attrs.insert(
+        name_of(top).into(),
+        json!({"scoreThreshold": doc.probabilities.get(top)}),
+    );
     // Just above the summary value: left out whole.
-    attrs.insert(name_of(low).into(), json!({"scoreThreshold": doc.probabilities.get(low) + 1e-9}));
-    let r = analyze(&app, &json!({"comment": {"text": text}, "spanAnnotations": true, "requestedAttributes": attrs})).await;
+    attrs.insert(
+        name_of(low).into(),
+        json!({"scoreThreshold": doc.probabilities.get(low) + 1e-9}),
+    );
+    let r = analyze(
+        &app,
+        &json!({"comment": {"text": text}, "spanAnnotations": true, "requestedAttributes": attrs}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
-    let scores = v["attributeScores"].as_object().cloned().unwrap_or_default();
+    let scores = v["attributeScores"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     assert!(scores.contains_key(name_of(top)), "{v}");
     assert!(!scores.contains_key(name_of(low)), "{v}");
-    let kept_spans = scores[name_of(top)]["spanScores"].as_array().cloned().unwrap_or_default();
+    let kept_spans = scores[name_of(top)]["spanScores"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let want = doc
         .paragraphs
         .iter()
         .filter(|p| p.probabilities.get(top) >= doc.probabilities.get(top))
         .count();
-    assert_eq!(kept_spans.len(), want, "spans below the threshold are left out: {v}");
+    assert_eq!(
+        kept_spans.len(),
+        want,
+        "spans below the threshold are left out: {v}"
+    );
     // A threshold of 1.01 leaves nothing: a 200 with empty attributeScores.
     let r = analyze(&app, &json!({"comment": {"text": text}, "requestedAttributes": {"STANCE_NEUTRAL": {"scoreThreshold": 1.01}}})).await;
     assert_eq!(r.status, 200);
@@ -167,16 +230,26 @@ async fn version_pinning_accepts_the_serving_version_and_refuses_others() {
     let major = version.split('.').next().unwrap_or_default().to_string();
     for pinned in [version.clone(), major] {
         let key = format!("STANCE_PRO_SANCTUARY@{pinned}");
-        let r = analyze(&app, &json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {&key: {}}})).await;
+        let r = analyze(
+            &app,
+            &json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {&key: {}}}),
+        )
+        .await;
         assert_eq!(r.status, 200, "{key}: {}", r.text());
-        assert!(r.json()["attributeScores"][&key]["summaryScore"]["value"].is_number(), "{key}");
+        assert!(
+            r.json()["attributeScores"][&key]["summaryScore"]["value"].is_number(),
+            "{key}"
+        );
     }
     let r = analyze(&app, &json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL@99.0.0": {}}})).await;
     assert_eq!(r.status, 400);
     let v = r.json();
     assert_eq!(v["error"]["details"][0]["errorType"], "INVALID_REQUEST");
     let msg = v["error"]["message"].as_str().unwrap_or_default();
-    assert!(msg.starts_with("Unknown requested attribute: STANCE_NEUTRAL@99.0.0"), "{msg}");
+    assert!(
+        msg.starts_with("Unknown requested attribute: STANCE_NEUTRAL@99.0.0"),
+        "{msg}"
+    );
     assert!(msg.contains(&version), "{msg}");
 }
 
@@ -206,7 +279,12 @@ async fn every_perspective_error_has_googles_envelope_and_perspectives_type() {
     ];
     for (case, body, error_type, message) in cases {
         let r = app
-            .request("POST", ANALYZE, &[("content-type", "application/json")], Some(body))
+            .request(
+                "POST",
+                ANALYZE,
+                &[("content-type", "application/json")],
+                Some(body),
+            )
             .await;
         assert_eq!(r.status, 400, "{case}: {}", r.text());
         let v = r.json();
@@ -214,7 +292,11 @@ async fn every_perspective_error_has_googles_envelope_and_perspectives_type() {
         assert_eq!(v["error"]["status"], "INVALID_ARGUMENT", "{case}");
         let got = v["error"]["message"].as_str().unwrap_or_default();
         assert!(got.starts_with(message), "{case}: {got}");
-        assert_eq!(v["error"]["details"][0]["@type"], "type.googleapis.com/google.commentanalyzer.v1alpha1.Error", "{case}");
+        assert_eq!(
+            v["error"]["details"][0]["@type"],
+            "type.googleapis.com/google.commentanalyzer.v1alpha1.Error",
+            "{case}"
+        );
         assert_eq!(v["error"]["details"][0]["errorType"], error_type, "{case}");
     }
     // dropUnsupportedAttributes turns the language error into an answer without them.
@@ -223,42 +305,85 @@ async fn every_perspective_error_has_googles_envelope_and_perspectives_type() {
     assert_eq!(r.json()["attributeScores"], json!({}));
     assert_eq!(r.json()["languages"], json!(["fr"]));
     // Exactly at the limit (40 bytes) is fine.
-    let r = analyze(&app, &json!({"comment": {"text": "é".repeat(20)}, "requestedAttributes": attrs})).await;
+    let r = analyze(
+        &app,
+        &json!({"comment": {"text": "é".repeat(20)}, "requestedAttributes": attrs}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[tokio::test]
 async fn the_perspective_path_with_a_colon_is_routed_and_takes_any_content_type() {
     let app = spawn_app().await;
-    let body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}}).to_string();
+    let body =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})
+            .to_string();
     // Browsers' fetch sends text/plain; Google's endpoint reads it as JSON.
     for ct in ["text/plain;charset=UTF-8", "application/json"] {
         let r = app
-            .request("POST", &format!("{ANALYZE}?alt=json&prettyPrint=false"), &[("content-type", ct)], Some(body.clone().into_bytes()))
+            .request(
+                "POST",
+                &format!("{ANALYZE}?alt=json&prettyPrint=false"),
+                &[("content-type", ct)],
+                Some(body.clone().into_bytes()),
+            )
             .await;
         assert_eq!(r.status, 200, "{ct}: {}", r.text());
     }
     // The percent-encoded colon reaches the same route.
     let r = app
-        .request("POST", "/v1alpha1/comments%3Aanalyze", &[("content-type", "application/json")], Some(body.into_bytes()))
+        .request(
+            "POST",
+            "/v1alpha1/comments%3Aanalyze",
+            &[("content-type", "application/json")],
+            Some(body.into_bytes()),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = app.get(ANALYZE).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("POST"));
-    let r = app.post_json("/v1alpha1/comments:suggestscore", &json!({})).await;
+    let r = app.post_json("/v1alpha1/comments:other", &json!({})).await;
     assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn suggestscore_is_acknowledged_and_checked_like_analyze() {
+    let app = spawn_app().await;
+    let path = "/v1alpha1/comments:suggestscore";
+    let r = app
+        .post_json(path, &json!({"comment": {"text": "Sanctuary now."}, "clientToken": "fb-1", "communityId": "/forum",
+                                 "attributeScores": {"STANCE_PRO_SANCTUARY": {"summaryScore": {"value": 1.0}}}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"clientToken": "fb-1"}));
+    let r = app
+        .post_json(path, &json!({"comment": {"text": " "}}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["error"]["details"][0]["errorType"],
+        "COMMENT_EMPTY"
+    );
 }
 
 #[tokio::test]
 async fn the_discovery_document_points_discovery_clients_at_this_service() {
     let app = spawn_app().await;
-    for path in ["/$discovery/rest?version=v1alpha1", "/%24discovery/rest?version=v1alpha1&key=k", "/discovery/v1/apis/commentanalyzer/v1alpha1/rest"] {
+    for path in [
+        "/$discovery/rest?version=v1alpha1",
+        "/%24discovery/rest?version=v1alpha1&key=k",
+        "/discovery/v1/apis/commentanalyzer/v1alpha1/rest",
+    ] {
         let r = app.get(path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         let v = r.json();
         assert_eq!(v["rootUrl"], format!("{}/", app.address), "{path}");
-        assert_eq!(v["resources"]["comments"]["methods"]["analyze"]["path"], "v1alpha1/comments:analyze");
+        assert_eq!(
+            v["resources"]["comments"]["methods"]["analyze"]["path"],
+            "v1alpha1/comments:analyze"
+        );
     }
     let r = app.get("/$discovery/rest?version=v1").await;
     assert_eq!(r.status, 404);
@@ -279,7 +404,10 @@ async fn kserve_health_and_metadata_describe_the_serving_model() {
     let r = app.get("/v2").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "stance");
-    for path in [format!("/v2/models/{}", meta.name), format!("/v2/models/{}/versions/{}", meta.name, meta.version)] {
+    for path in [
+        format!("/v2/models/{}", meta.name),
+        format!("/v2/models/{}/versions/{}", meta.name, meta.version),
+    ] {
         let r = app.get(&path).await;
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(
@@ -299,14 +427,29 @@ async fn kserve_health_and_metadata_describe_the_serving_model() {
         ("GET", "/v2/models/nope/ready".to_string()),
         ("GET", format!("/v2/models/{}/versions/9.9.9", meta.name)),
         ("POST", "/v2/models/nope/infer".to_string()),
-        ("POST", format!("/v2/models/{}/versions/9.9.9/infer", meta.name)),
+        (
+            "POST",
+            format!("/v2/models/{}/versions/9.9.9/infer", meta.name),
+        ),
     ];
     for (method, path) in cases {
-        let body = (method == "POST").then(|| infer_body(json!([1]), json!(["x"])).to_string().into_bytes());
-        let r = app.request(method, &path, &[("content-type", "application/json")], body).await;
+        let body = (method == "POST").then(|| {
+            infer_body(json!([1]), json!(["x"]))
+                .to_string()
+                .into_bytes()
+        });
+        let r = app
+            .request(method, &path, &[("content-type", "application/json")], body)
+            .await;
         assert_eq!(r.status, 404, "{path}");
-        let msg = r.json()["error"].as_str().map(str::to_string).unwrap_or_default();
-        assert!(msg.contains(&meta.name) || msg.contains(&meta.version), "{path}: {msg}");
+        let msg = r.json()["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_default();
+        assert!(
+            msg.contains(&meta.name) || msg.contains(&meta.version),
+            "{path}: {msg}"
+        );
     }
 }
 
@@ -314,7 +457,11 @@ async fn kserve_health_and_metadata_describe_the_serving_model() {
 async fn kserve_infer_returns_labels_and_probabilities_equal_to_the_librarys() {
     let app = spawn_app().await;
     let meta = fixture_model().meta().clone();
-    let texts = ["Sanctuary protections build trust with immigrant neighbors.", UNICODE_TEXT, "The board meets Tuesday."];
+    let texts = [
+        "Sanctuary protections build trust with immigrant neighbors.",
+        UNICODE_TEXT,
+        "The board meets Tuesday.",
+    ];
     let path = format!("/v2/models/{}/infer", meta.name);
     for (shape, data, label_shape) in [
         (json!([3]), json!(texts), json!([3])),
@@ -335,20 +482,31 @@ async fn kserve_infer_returns_labels_and_probabilities_equal_to_the_librarys() {
         assert_eq!(probs["datatype"], "FP64");
         assert_eq!(probs["shape"], json!([3, 3]));
         assert_eq!(probs["parameters"]["labels"], "anti,neutral,pro");
-        let flat: Vec<f64> = probs["data"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        let flat: Vec<f64> = probs["data"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
         assert_eq!(flat.len(), 9);
         for (i, t) in texts.iter().enumerate() {
             let doc = library_doc(t);
             assert_eq!(labels["data"][i], doc.label.as_str(), "text {i}");
             for (j, l) in Label::ALL.iter().enumerate() {
-                assert!(close(flat[i * 3 + j], doc.probabilities.get(*l)), "text {i} {l}");
+                assert!(
+                    close(flat[i * 3 + j], doc.probabilities.get(*l)),
+                    "text {i} {l}"
+                );
             }
         }
     }
     // Versioned path and one requested output.
     let mut body = infer_body(json!([1]), json!(["sanctuary"]));
     body["outputs"] = json!([{"name": "probabilities"}]);
-    let r = app.post_json(&format!("/v2/models/{}/versions/{}/infer", meta.name, meta.version), &body).await;
+    let r = app
+        .post_json(
+            &format!("/v2/models/{}/versions/{}/infer", meta.name, meta.version),
+            &body,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["outputs"].as_array().map(Vec::len), Some(1));
 }
@@ -368,12 +526,24 @@ async fn kserve_infer_accepts_the_binary_tensor_extension() {
     let mut body = header.into_bytes();
     body.extend_from_slice(&data);
     let r = app
-        .request("POST", &format!("/v2/models/{name}/infer"), &[("inference-header-content-length", &len), ("content-type", "application/octet-stream")], Some(body))
+        .request(
+            "POST",
+            &format!("/v2/models/{name}/infer"),
+            &[
+                ("inference-header-content-length", &len),
+                ("content-type", "application/octet-stream"),
+            ],
+            Some(body),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
     for (i, t) in texts.iter().enumerate() {
-        assert_eq!(v["outputs"][0]["data"][i], library_doc(t).label.as_str(), "text {i}");
+        assert_eq!(
+            v["outputs"][0]["data"][i],
+            library_doc(t).label.as_str(),
+            "text {i}"
+        );
     }
 }
 
@@ -392,12 +562,83 @@ async fn kserve_infer_errors_are_400_with_the_protocols_error_body() {
         ("output", json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}], "outputs": [{"name": "x"}]}).to_string().into(), "unknown output"),
     ];
     for (case, body, want) in cases {
-        let r = app.request("POST", &path, &[("content-type", "application/json")], Some(body)).await;
+        let r = app
+            .request(
+                "POST",
+                &path,
+                &[("content-type", "application/json")],
+                Some(body),
+            )
+            .await;
         assert_eq!(r.status, 400, "{case}: {}", r.text());
         let v = r.json();
         let msg = v["error"].as_str().unwrap_or_else(|| panic!("{case}: {v}"));
         assert!(msg.contains(want), "{case}: {msg}");
     }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+#[tokio::test]
+async fn compressed_request_bodies_are_decoded_within_the_body_limit() {
+    let app = spawn_app_with(|s| s.max_body_bytes = 4096).await;
+    let name = fixture_model().meta().name.clone();
+    let infer = format!("/v2/models/{name}/infer");
+    let persp =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    for (path, body) in [
+        (infer.as_str(), infer_body(json!([1]), json!(["sanctuary"]))),
+        (ANALYZE, persp),
+    ] {
+        let r = app
+            .request(
+                "POST",
+                path,
+                &[
+                    ("content-type", "application/json"),
+                    ("content-encoding", "gzip"),
+                ],
+                Some(gzip(body.to_string().as_bytes())),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    // 100 KB of text compresses to far under the 4 KB limit, but decoded it is over.
+    let big = infer_body(json!([1]), json!(["a ".repeat(50_000)])).to_string();
+    let packed = gzip(big.as_bytes());
+    assert!(packed.len() < 4096);
+    let r = app
+        .request(
+            "POST",
+            &infer,
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            Some(packed),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("4096"),
+        "{}",
+        r.text()
+    );
+    // A Perspective body over the body limit is COMMENT_TOO_LONG, as its comment must be.
+    let long = json!({"comment": {"text": "a ".repeat(3000)}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let r = analyze(&app, &long).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["details"][0]["errorType"],
+        "COMMENT_TOO_LONG"
+    );
 }
 
 /// A keys file in a temp dir (kept alive by the returned guard).
@@ -413,7 +654,9 @@ const OPEN_KEY: &str = "open-key-0123456789";
 const SLOW_KEY: &str = "slow-key-0123456789";
 
 async fn keyed_app() -> (TestApp, tempfile::TempDir) {
-    let (dir, path) = keys_file(&format!("# test keys\n{OPEN_KEY}\n{SLOW_KEY} rps=0.2 burst=1  # one per 5 s\n"));
+    let (dir, path) = keys_file(&format!(
+        "# test keys\n{OPEN_KEY}\n{SLOW_KEY} rps=0.2 burst=1  # one per 5 s\n"
+    ));
     let app = spawn_app_with(|s| s.api_keys_file = Some(path)).await;
     (app, dir)
 }
@@ -424,15 +667,25 @@ async fn with_keys_on_scoring_endpoints_need_a_valid_key_in_each_protocols_envel
     let model = fixture_model().meta().name.clone();
     let infer = format!("/v2/models/{model}/infer");
     let score_body = json!({"text": "sanctuary"});
-    let persp_body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let persp_body =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
     let infer_b = infer_body(json!([1]), json!(["sanctuary"]));
     for key in [None, Some("wrong-key-0123456789")] {
         let q = key.map(|k| format!("?key={k}")).unwrap_or_default();
         let r = app.post_json(&format!("/v1/score{q}"), &score_body).await;
         assert_eq!(r.status, 401, "{key:?}");
         assert_eq!(r.error_code(), "unauthorized");
-        let r = app.post_json(&format!("/v1/score/batch{q}"), &json!({"documents": [{"id": "a", "text": "x"}]})).await;
+        let r = app
+            .post_json(
+                &format!("/v1/score/batch{q}"),
+                &json!({"documents": [{"id": "a", "text": "x"}]}),
+            )
+            .await;
         assert_eq!(r.status, 401, "{key:?}");
+        let r = app
+            .post_json(&format!("/v1alpha1/comments:suggestscore{q}"), &persp_body)
+            .await;
+        assert_eq!(r.status, 401, "suggestscore {key:?}");
         let r = app.post_json(&format!("{ANALYZE}{q}"), &persp_body).await;
         assert_eq!(r.status, 401, "{key:?}");
         let v = r.json();
@@ -445,22 +698,71 @@ async fn with_keys_on_scoring_endpoints_need_a_valid_key_in_each_protocols_envel
             assert!(!r.text().contains(k), "the key is not echoed");
         }
     }
+    // Percent-encoded spellings of guarded paths route to the same handlers
+    // and are guarded too.
+    for path in [
+        "/v1alpha1/comments%3Aanalyze",
+        "/v1/%73core",
+        "/v1/score%2Fbatch",
+    ] {
+        let r = app.post_json(path, &persp_body).await;
+        assert!(
+            r.status == 401 || r.status == 404,
+            "{path}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    let r = app
+        .post_json("/v1alpha1/comments%3Aanalyze", &persp_body)
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text());
     // The right key, as ?key= (Perspective), Bearer, or X-Goog-Api-Key.
-    let r = app.post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body).await;
+    let r = app
+        .post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let bearer = format!("Bearer {OPEN_KEY}");
-    for (path, body) in [("/v1/score", &score_body), (infer.as_str(), &infer_b), (ANALYZE, &persp_body)] {
+    for (path, body) in [
+        ("/v1/score", &score_body),
+        (infer.as_str(), &infer_b),
+        (ANALYZE, &persp_body),
+    ] {
         let r = app
-            .request("POST", path, &[("content-type", "application/json"), ("authorization", &bearer)], Some(body.to_string().into_bytes()))
+            .request(
+                "POST",
+                path,
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", &bearer),
+                ],
+                Some(body.to_string().into_bytes()),
+            )
             .await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
     let r = app
-        .request("POST", "/v1/score", &[("content-type", "application/json"), ("x-goog-api-key", OPEN_KEY)], Some(score_body.to_string().into_bytes()))
+        .request(
+            "POST",
+            "/v1/score",
+            &[
+                ("content-type", "application/json"),
+                ("x-goog-api-key", OPEN_KEY),
+            ],
+            Some(score_body.to_string().into_bytes()),
+        )
         .await;
     assert_eq!(r.status, 200);
     // Health, readiness, metrics and metadata stay open.
-    for path in ["/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready", "/v1/model", "/openapi.json"] {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v1/model",
+        "/openapi.json",
+    ] {
         assert_eq!(app.get(path).await.status, 200, "{path}");
     }
     assert_eq!(app.get(&format!("/v2/models/{model}")).await.status, 200);
@@ -469,12 +771,20 @@ async fn with_keys_on_scoring_endpoints_need_a_valid_key_in_each_protocols_envel
 #[tokio::test]
 async fn a_key_over_its_limit_gets_429_with_retry_after_while_other_keys_pass() {
     let (app, _dir) = keyed_app().await;
-    let persp_body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
-    let r = app.post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body).await;
+    let persp_body =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let r = app
+        .post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = app.post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body).await;
+    let r = app
+        .post_json(&format!("{ANALYZE}?key={SLOW_KEY}"), &persp_body)
+        .await;
     assert_eq!(r.status, 429, "{}", r.text());
-    let retry: u64 = r.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let retry: u64 = r
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     assert!((1..=5).contains(&retry), "Retry-After {retry}");
     let v = r.json();
     assert_eq!(v["error"]["code"], 429);
@@ -482,14 +792,24 @@ async fn a_key_over_its_limit_gets_429_with_retry_after_while_other_keys_pass() 
     assert_eq!(v["error"]["details"][0]["errorType"], "RATE_LIMIT_EXCEEDED");
     // The same bucket covers the native endpoint, in its own envelope.
     let r = app
-        .request("POST", "/v1/score", &[("content-type", "application/json"), ("authorization", &format!("Bearer {SLOW_KEY}"))], Some(b"{\"text\": \"x\"}".to_vec()))
+        .request(
+            "POST",
+            "/v1/score",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {SLOW_KEY}")),
+            ],
+            Some(b"{\"text\": \"x\"}".to_vec()),
+        )
         .await;
     assert_eq!(r.status, 429);
     assert_eq!(r.error_code(), "rate_limited");
     assert!(r.header("retry-after").is_some());
     // An unlimited key is not affected.
     for _ in 0..5 {
-        let r = app.post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body).await;
+        let r = app
+            .post_json(&format!("{ANALYZE}?key={OPEN_KEY}"), &persp_body)
+            .await;
         assert_eq!(r.status, 200);
     }
 }
@@ -532,6 +852,145 @@ fn real_client_libraries_drive_both_protocols() {
         .expect("run scripts/test_clients.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "test_clients.sh failed\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "test_clients.sh failed\n{stdout}\n{stderr}"
+    );
     eprintln!("{stdout}");
+}
+
+/// Kills the server if the test fails before it is stopped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn api_keys_never_reach_the_log_even_at_debug_level() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let wrong = "wrong-key-5ecret-0000";
+    let (_dir, path) = keys_file(&format!("{OPEN_KEY}\n{SLOW_KEY} rps=0.2 burst=1\n"));
+    let mut child = stance_cmd()
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .arg("--model")
+        .arg(fixture_model_path())
+        .env("STANCE_API_KEYS_FILE", &path)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start stance serve");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let server = Server(child);
+    let mut log = Vec::new();
+    let port: u16 = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server logs its address");
+        let port = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|p| p.parse().ok());
+        log.push(line);
+        if let Some(p) = port {
+            break p;
+        }
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let body =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})
+            .to_string();
+    let status = |r: Result<ureq::Response, ureq::Error>| match r {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let post = |url: &str, auth: Option<&str>| {
+        let mut req = ureq::post(url).set("content-type", "application/json");
+        if let Some(a) = auth {
+            req = req.set("authorization", &format!("Bearer {a}"));
+        }
+        status(req.send_string(&body))
+    };
+    assert_eq!(post(&format!("{base}{ANALYZE}?key={OPEN_KEY}"), None), 200);
+    assert_eq!(post(&format!("{base}{ANALYZE}?key={wrong}"), None), 401);
+    assert_eq!(post(&format!("{base}{ANALYZE}"), Some(SLOW_KEY)), 200);
+    assert_eq!(post(&format!("{base}{ANALYZE}"), Some(SLOW_KEY)), 429);
+    drop(server);
+    log.extend(rx.iter());
+    let all = log.join("\n");
+    assert!(
+        all.contains("comments:analyze"),
+        "requests are logged:\n{all}"
+    );
+    assert!(
+        all.contains("api_key_line"),
+        "accepted keys are named by line:\n{all}"
+    );
+    for key in [OPEN_KEY, SLOW_KEY, wrong] {
+        assert!(!all.contains(key), "{key} is in the log:\n{all}");
+    }
+}
+
+#[test]
+fn the_compat_settings_come_from_the_environment_with_perspectives_default_limit() {
+    use stance::server::Settings;
+    let defaults = Settings::default();
+    assert_eq!(defaults.perspective_max_comment_bytes, 20 * 1024);
+    assert!(defaults.api_keys_file.is_none(), "keys are off by default");
+    let s = Settings::default()
+        .with_env(|k| match k {
+            "STANCE_API_KEYS_FILE" => Some("/etc/stance/keys.txt".into()),
+            "STANCE_PERSPECTIVE_MAX_COMMENT_BYTES" => Some("3000".into()),
+            _ => None,
+        })
+        .expect("valid settings");
+    assert_eq!(
+        s.api_keys_file.as_deref(),
+        Some(std::path::Path::new("/etc/stance/keys.txt"))
+    );
+    assert_eq!(s.perspective_max_comment_bytes, 3000);
+    for bad in ["0", "20KB", "-1"] {
+        let err = Settings::default()
+            .with_env(|k| (k == "STANCE_PERSPECTIVE_MAX_COMMENT_BYTES").then(|| bad.to_string()))
+            .expect_err("an invalid limit is refused");
+        assert!(
+            err.to_string()
+                .contains("STANCE_PERSPECTIVE_MAX_COMMENT_BYTES"),
+            "{bad}: {err}"
+        );
+    }
 }

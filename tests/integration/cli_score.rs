@@ -556,3 +556,52 @@ fn fatal_input_problems_exit_2_with_the_file_named() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(records(&stdout(&out))[0]["id"], "1");
 }
+
+#[test]
+fn paragraphs_explanations_and_csv_output_match_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(12);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_of(&docs)).unwrap();
+    let model = fixture_model();
+    let opts = DocumentOptions {
+        explain: 3,
+        ..DocumentOptions::default()
+    };
+    let out = score_in(dir.path(), &["-i", "in.jsonl", "--explain", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&stdout(&out));
+    assert_scores_match_library("explain", &recs, &docs);
+    for (rec, (id, text)) in recs.iter().zip(&docs) {
+        let expected = model.score_document(text, &opts).unwrap();
+        assert_eq!(
+            rec["paragraphs"],
+            serde_json::to_value(&expected.paragraphs).unwrap(),
+            "paragraphs of {id}"
+        );
+    }
+    assert!(
+        recs[0]["paragraphs"][0]["explanation"]["toward"].is_array(),
+        "explanations missing"
+    );
+
+    let out = score_in(dir.path(), &["-i", "in.jsonl", "--format", "csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), docs.len());
+    for (row, (id, text)) in rows.iter().zip(&docs) {
+        let p = model
+            .score_document(text, &DocumentOptions::default())
+            .unwrap()
+            .probabilities;
+        assert_eq!(&row[col("id")], id.as_str());
+        let got: Vec<f64> = ["pro", "anti", "neutral"]
+            .iter()
+            .map(|c| row[col(c)].parse().unwrap())
+            .collect();
+        assert_eq!(got, [p.pro, p.anti, p.neutral], "csv {id}");
+        assert_eq!(&row[col("model_checksum")], model.checksum(), "csv {id}");
+    }
+}

@@ -6,9 +6,14 @@
 //! [`crate::StanceModel::score_document`], as by `/v1/score`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_web::dev::Decompress;
+use actix_web::error::PayloadError;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::Stream;
 use serde_json::json;
 
 use super::{json_ok, method_not_allowed};
@@ -16,8 +21,8 @@ use crate::label::Probabilities;
 use crate::server::error::ApiError;
 use crate::server::extract::read_body;
 use crate::server::kserve::{
-    check_model, check_request, model_metadata, parse_body, respond, server_metadata,
-    KServeError, HEADER_LENGTH_HEADER,
+    check_model, check_request, model_metadata, parse_body, respond, server_metadata, KServeError,
+    HEADER_LENGTH_HEADER,
 };
 use crate::server::routes::score::INLINE_BYTES;
 use crate::server::state::AppState;
@@ -34,7 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get("/v2/health/live", web::get().to(live)))
         .service(get("/v2/health/ready", web::get().to(ready)))
         .service(get("/v2/models/{name}", web::get().to(model_meta)))
-        .service(get("/v2/models/{name}/versions/{version}", web::get().to(model_meta)))
+        .service(get(
+            "/v2/models/{name}/versions/{version}",
+            web::get().to(model_meta),
+        ))
         .service(get("/v2/models/{name}/ready", web::get().to(model_ready)))
         .service(get(
             "/v2/models/{name}/versions/{version}/ready",
@@ -50,6 +58,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(infer))
                 .default_service(method_not_allowed("POST")),
         );
+}
+
+/// The request body, decoded per `Content-Encoding` (gzip, deflate, br,
+/// zstd), as `tritonclient`'s `request_compression_algorithm` sends it. The
+/// body limit then applies to the decoded bytes, so a compressed bomb stops
+/// at the limit. Shared by the compatibility routes.
+pub fn decompressed(payload: web::Payload, req: &HttpRequest) -> actix_web::dev::Payload {
+    let stream = Decompress::from_headers(payload.into_inner(), req.headers());
+    let boxed: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(stream);
+    actix_web::dev::Payload::from(boxed)
 }
 
 /// `{name}` and the optional `{version}` of a model path.
@@ -92,7 +110,9 @@ async fn model_ready(
 
 fn ok(value: &impl serde::Serialize) -> Result<HttpResponse, KServeError> {
     let body = serde_json::to_vec(value).map_err(|e| KServeError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Scores every text; a scorer panic (a bug) becomes an opaque 500.
@@ -128,7 +148,7 @@ async fn infer(
     let model = state.model();
     check_model(&model, &path.name, path.version.as_deref())?;
     let settings = state.settings();
-    let body = read_body(payload.into_inner(), settings.max_body_bytes)
+    let body = read_body(decompressed(payload, &req), settings.max_body_bytes)
         .await
         .map_err(|e| KServeError::BadRequest(e.to_string()))?;
     let header_len = req

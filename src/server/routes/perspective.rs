@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::kserve::decompressed;
 use super::{json_ok, method_not_allowed};
 use crate::pipeline::{DocumentScore, ScoreError};
 use crate::server::error::ApiError;
 use crate::server::extract::read_body;
 use crate::server::perspective::{
-    check_request, discovery_document, parse_request, respond, PerspectiveError, ANALYZE_PATH,
+    acknowledge_suggestion, check_request, discovery_document, parse_request, respond,
+    PerspectiveError, ANALYZE_PATH, SUGGEST_PATH,
 };
 use crate::server::routes::score::INLINE_BYTES;
 use crate::server::state::AppState;
@@ -34,6 +36,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("POST")),
     )
     .service(
+        web::resource(SUGGEST_PATH)
+            .route(web::post().to(suggest))
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
         web::resource(DISCOVERY_PATH)
             .route(web::get().to(discovery))
             .default_service(method_not_allowed("GET")),
@@ -47,7 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Scores on the calling thread; a scorer panic (a bug: none is known)
 /// becomes an opaque 500 instead of killing the worker.
-fn score(model: &StanceModel, text: &str, opts: &DocumentOptions) -> Result<DocumentScore, PerspectiveError> {
+fn score(
+    model: &StanceModel,
+    text: &str,
+    opts: &DocumentOptions,
+) -> Result<DocumentScore, PerspectiveError> {
     match catch_unwind(AssertUnwindSafe(|| model.score_document(text, opts))) {
         Ok(Ok(doc)) => Ok(doc),
         Ok(Err(ScoreError::EmptyText)) => Err(PerspectiveError::CommentEmpty),
@@ -57,28 +68,40 @@ fn score(model: &StanceModel, text: &str, opts: &DocumentOptions) -> Result<Docu
     }
 }
 
+/// Reads a (possibly compressed) body of at most `STANCE_MAX_BODY_BYTES`;
+/// a longer one is `COMMENT_TOO_LONG`, as the comment in it must be.
+async fn read(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, PerspectiveError> {
+    let settings = state.settings();
+    read_body(decompressed(payload, req), settings.max_body_bytes)
+        .await
+        .map_err(|e| match e {
+            ApiError::PayloadTooLarge { .. } => PerspectiveError::CommentTooLong {
+                bytes: None,
+                limit: settings.perspective_max_comment_bytes,
+            },
+            other => PerspectiveError::InvalidJson(other.to_string()),
+        })
+}
+
 /// `POST /v1alpha1/comments:analyze`. Any content type is read as JSON, as
 /// Google's endpoint does (browser `fetch` often sends `text/plain`); query
 /// parameters other than `key` (`alt`, `prettyPrint`, `$.xgafv`) are ignored.
 async fn analyze(
     state: web::Data<AppState>,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, PerspectiveError> {
     let settings = state.settings();
     let max_comment = settings.perspective_max_comment_bytes;
-    let body = read_body(payload.into_inner(), settings.max_body_bytes)
-        .await
-        .map_err(|e| match e {
-            ApiError::PayloadTooLarge { .. } => PerspectiveError::CommentTooLong {
-                bytes: None,
-                limit: max_comment,
-            },
-            other => PerspectiveError::InvalidJson(other.to_string()),
-        })?;
-    let req = parse_request(&body)?;
+    let body = read(&state, &req, payload).await?;
+    let request = parse_request(&body)?;
     drop(body);
     let model = state.model();
-    let checked = check_request(req, &model.meta().version, max_comment)?;
+    let checked = check_request(request, &model.meta().version, max_comment)?;
     let opts = settings.document_options();
     let (doc, checked) = if checked.text.len() <= INLINE_BYTES {
         (score(&model, &checked.text, &opts)?, checked)
@@ -102,12 +125,33 @@ async fn analyze(
         .body(body))
 }
 
+/// `POST /v1alpha1/comments:suggestscore`: Perspective's feedback method.
+/// A valid suggestion is acknowledged and discarded (we do not learn from
+/// feedback), so tools that send feedback keep working.
+async fn suggest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, PerspectiveError> {
+    let settings = state.settings();
+    let max_comment = settings.perspective_max_comment_bytes;
+    let body = read(&state, &req, payload).await?;
+    let ack = acknowledge_suggestion(&body, max_comment)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json; charset=UTF-8")
+        .body(ack.to_string()))
+}
+
 /// The discovery document, with this service (as the client reached it) as
 /// its root URL. Only API version `v1alpha1` exists.
 async fn discovery(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let version = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .ok()
-        .and_then(|q| q.0.into_iter().find(|(k, _)| k == "version").map(|(_, v)| v));
+        .and_then(|q| {
+            q.0.into_iter()
+                .find(|(k, _)| k == "version")
+                .map(|(_, v)| v)
+        });
     if version.as_deref().is_some_and(|v| v != "v1alpha1") {
         return Err(ApiError::NotFound {
             path: format!("{}?version={}", req.path(), version.unwrap_or_default())

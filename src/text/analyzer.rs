@@ -54,12 +54,15 @@ pub struct Analyzer {
 /// Most stems a thread caches before starting over.
 const STEM_CACHE_MAX: usize = 200_000;
 
+/// The stem cache of one thread: the algorithm it holds stems of, and word -> stem.
+type StemCache = (Option<Algorithm>, FastMap<Box<str>, Box<str>>);
+
 thread_local! {
     /// Per-thread memo of word -> stem for one algorithm. Words in news text
     /// repeat (Zipf), and Snowball stemming was 28% of scoring time before
     /// this cache (perf, `stance score`, 2026-11-24). Keyed by algorithm so
     /// two analyzers with different stemmers never share entries.
-    static STEM_CACHE: RefCell<(Option<Algorithm>, FastMap<Box<str>, Box<str>>)> =
+    static STEM_CACHE: RefCell<StemCache> =
         RefCell::new((None, FastMap::default()));
 }
 

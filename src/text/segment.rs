@@ -103,11 +103,18 @@ fn ascii_words(piece: &str, mut f: impl FnMut(usize, usize)) {
                 }
                 Class::MidLetter | Class::MidBoth | Class::MidNum => {
                     let next = b.get(i + 1).map(|&x| class(x));
-                    let joins = match (prev, c, next) {
-                        (Class::Letter, Class::MidLetter | Class::MidBoth, Some(Class::Letter)) => true,
-                        (Class::Digit, Class::MidNum | Class::MidBoth, Some(Class::Digit)) => true,
-                        _ => false,
-                    };
+                    let joins = matches!(
+                        (prev, c, next),
+                        (
+                            Class::Letter,
+                            Class::MidLetter | Class::MidBoth,
+                            Some(Class::Letter)
+                        ) | (
+                            Class::Digit,
+                            Class::MidNum | Class::MidBoth,
+                            Some(Class::Digit)
+                        )
+                    );
                     if !joins {
                         break;
                     }

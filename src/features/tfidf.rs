@@ -278,6 +278,66 @@ pub struct Tfidf {
     vocabulary: Vec<String>,
     idf: Vec<f64>,
     index: FastMap<String, u32>,
+    tokens: TokenIndex,
+}
+
+/// Marks "no such token or feature" in [`TokenIndex`].
+const NONE: u32 = u32::MAX;
+
+/// Fast path for unigram and bigram features: one string lookup per token
+/// (token -> token id), then array and integer-pair lookups, instead of
+/// building and hashing every word-pair string. Vocabulary terms of three or
+/// more words still go through strings. Same features either way (tested).
+#[derive(Debug, Clone, PartialEq)]
+struct TokenIndex {
+    /// Every word that occurs in a one- or two-word vocabulary term.
+    ids: FastMap<String, u32>,
+    /// Token id -> feature id of the one-word term, or [`NONE`].
+    unigram: Vec<u32>,
+    /// `(first << 32) | second` token ids -> feature id of the two-word term.
+    bigram: FastMap<u64, u32>,
+    /// Some vocabulary term has three or more words.
+    has_longer: bool,
+}
+
+impl TokenIndex {
+    fn new(vocabulary: &[String]) -> Self {
+        let mut index = Self {
+            ids: FastMap::default(),
+            unigram: Vec::new(),
+            bigram: FastMap::default(),
+            has_longer: false,
+        };
+        for (f, term) in vocabulary.iter().enumerate() {
+            let mut words = term.split(' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some(a), None, _) => {
+                    let a = index.id(a);
+                    index.unigram[a as usize] = f as u32;
+                }
+                (Some(a), Some(b), None) => {
+                    let (a, b) = (index.id(a), index.id(b));
+                    index.bigram.insert(pair(a, b), f as u32);
+                }
+                _ => index.has_longer = true,
+            }
+        }
+        index
+    }
+
+    fn id(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.ids.get(word) {
+            return id;
+        }
+        let id = self.unigram.len() as u32;
+        self.ids.insert(word.to_string(), id);
+        self.unigram.push(NONE);
+        id
+    }
+}
+
+fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
 }
 
 impl Tfidf {
@@ -305,11 +365,13 @@ impl Tfidf {
                 return Err(TfidfError::DuplicateTerm(term.clone()));
             }
         }
+        let tokens = TokenIndex::new(&vocabulary);
         Ok(Self {
             params,
             vocabulary,
             idf,
             index,
+            tokens,
         })
     }
 
@@ -354,15 +416,47 @@ impl Tfidf {
         mut spans: Option<&mut Vec<(u32, usize, usize)>>,
     ) -> SparseVec {
         let mut counts: Vec<(u32, u32)> = Vec::new();
-        let mut buf = String::new();
-        analyzer.for_each_term(tokens, &mut buf, |t, first, last| {
-            if let Some(id) = self.feature(t) {
-                counts.push((id, 1));
-                if let Some(s) = spans.as_deref_mut() {
-                    s.push((id, first, last));
+        let mut hit = |id: u32, first: usize, last: usize| {
+            counts.push((id, 1));
+            if let Some(s) = spans.as_deref_mut() {
+                s.push((id, first, last));
+            }
+        };
+        let config = analyzer.config();
+        let (min, max) = (config.ngram_min, config.ngram_max);
+        let ti = &self.tokens;
+        let ids: Vec<u32> = tokens
+            .iter()
+            .map(|t| ti.ids.get(t.text.as_str()).copied().unwrap_or(NONE))
+            .collect();
+        if min <= 1 && 1 <= max {
+            for (i, &t) in ids.iter().enumerate() {
+                if let Some(&f) = ti.unigram.get(t as usize) {
+                    if f != NONE {
+                        hit(f, i, i);
+                    }
                 }
             }
-        });
+        }
+        if min <= 2 && 2 <= max {
+            for (i, w) in ids.windows(2).enumerate() {
+                if w[0] != NONE && w[1] != NONE {
+                    if let Some(&f) = ti.bigram.get(&pair(w[0], w[1])) {
+                        hit(f, i, i + 1);
+                    }
+                }
+            }
+        }
+        if ti.has_longer && max >= 3 {
+            let mut buf = String::new();
+            analyzer.for_each_term(tokens, &mut buf, |t, first, last| {
+                if last - first >= 2 {
+                    if let Some(id) = self.feature(t) {
+                        hit(id, first, last);
+                    }
+                }
+            });
+        }
         if let Some(s) = spans {
             // Keep the first occurrence of each feature.
             s.sort_by_key(|&(id, first, _)| (id, first));
@@ -529,6 +623,49 @@ mod tests {
             p.check().unwrap().fit_transform(&a, &docs).err(),
             Some(TfidfError::EmptyVocabulary)
         );
+    }
+
+    /// The token-id fast path finds exactly the features the plain string
+    /// lookup of every n-gram finds, for 1- to 3-grams.
+    #[test]
+    fn fast_path_matches_string_lookup() {
+        let docs = [
+            "The sheriff will honor ICE detainers, the sheriff said.",
+            "The council voted to limit cooperation with ICE detainers.",
+            "Advocates rallied; the sheriff declined to comment on ICE.",
+            "Honor detainers? The council said no, the sheriff said yes.",
+        ];
+        for max in 1..=3 {
+            let a = Analyzer::new(AnalyzerConfig {
+                ngram_max: max,
+                ..AnalyzerConfig::default()
+            })
+            .unwrap();
+            let (t, _) = TfidfParams::default()
+                .check()
+                .unwrap()
+                .fit_transform(&a, &docs)
+                .unwrap();
+            for d in docs
+                .iter()
+                .chain(&["sheriff sheriff council ICE unknownword detainers"])
+            {
+                let tokens = a.tokens(d);
+                let mut want: Vec<(u32, usize, usize)> = Vec::new();
+                a.for_each_term(&tokens, &mut String::new(), |term, i, j| {
+                    if let Some(f) = t.feature(term) {
+                        want.push((f, i, j));
+                    }
+                });
+                let mut got = Vec::new();
+                let v = t.transform_tokens(&a, &tokens, Some(&mut got));
+                want.sort_by_key(|&(id, first, _)| (id, first));
+                want.dedup_by_key(|&mut (id, _, _)| id);
+                assert_eq!(got, want, "n <= {max}: {d}");
+                let features: Vec<u32> = want.iter().map(|w| w.0).collect();
+                assert_eq!(v.indices, features, "n <= {max}: {d}");
+            }
+        }
     }
 
     #[test]

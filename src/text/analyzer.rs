@@ -1,6 +1,7 @@
 //! [`Analyzer`]: the configured pipeline, built from an [`AnalyzerConfig`].
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rust_stemmers::{Algorithm, Stemmer};
 /// Hash map with a fast, fixed-seed hasher: lookups are on the scoring hot path.
@@ -46,50 +47,35 @@ pub enum AnalyzerError {
 
 /// The analysis pipeline. Cheap to share between threads (`Send + Sync`).
 pub struct Analyzer {
+    id: u64,
     config: AnalyzerConfig,
     stop_words: FastSet<String>,
-    stemmer: Option<(Algorithm, Stemmer)>,
+    stemmer: Option<Stemmer>,
 }
 
-/// Most stems a thread caches before starting over.
-const STEM_CACHE_MAX: usize = 200_000;
+/// Most words a thread caches before starting over.
+const WORD_CACHE_MAX: usize = 200_000;
 
-/// The stem cache of one thread: the algorithm it holds stems of, and word -> stem.
-type StemCache = (Option<Algorithm>, FastMap<Box<str>, Box<str>>);
+/// Source of [`Analyzer::id`]: every analyzer built gets a new one.
+static NEXT_ANALYZER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One thread's memo of what an analyzer makes of a word: the id of the
+/// analyzer it belongs to, and raw word -> token text (`None`: dropped as a
+/// stop word or number).
+type WordCache = (u64, FastMap<Box<str>, Option<Box<str>>>);
 
 thread_local! {
-    /// Per-thread memo of word -> stem for one algorithm. Words in news text
-    /// repeat (Zipf), and Snowball stemming was 28% of scoring time before
-    /// this cache (perf, `stance score`, 2026-11-24). Keyed by algorithm so
-    /// two analyzers with different stemmers never share entries.
-    static STEM_CACHE: RefCell<StemCache> =
-        RefCell::new((None, FastMap::default()));
-}
-
-/// Stems `word` with `stemmer`, through the thread's cache.
-fn stem_cached(algorithm: Algorithm, stemmer: &Stemmer, word: &str) -> String {
-    STEM_CACHE.with(|cell| {
-        let Ok(mut cache) = cell.try_borrow_mut() else {
-            // Re-entered (cannot happen: stemming calls no analyzer). Stay correct.
-            return stemmer.stem(word).into_owned();
-        };
-        let (alg, map) = &mut *cache;
-        if *alg != Some(algorithm) || map.len() >= STEM_CACHE_MAX {
-            *alg = Some(algorithm);
-            map.clear();
-        }
-        if let Some(stem) = map.get(word) {
-            return stem.to_string();
-        }
-        let stem = stemmer.stem(word).into_owned();
-        map.insert(word.into(), stem.as_str().into());
-        stem
-    })
+    /// Words in news text repeat (Zipf), and normalising, stop-word lookup and
+    /// Snowball stemming were 40% of scoring time before this cache (perf,
+    /// `stance score`, 2026-11-24). Keyed by analyzer id, so analyzers with
+    /// different configurations never share entries.
+    static WORD_CACHE: RefCell<WordCache> = RefCell::new((0, FastMap::default()));
 }
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analyzer")
+            .field("id", &self.id)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -133,7 +119,7 @@ impl Analyzer {
             Some(name) => {
                 let algorithm = stemmer_algorithm(name)
                     .ok_or_else(|| AnalyzerError::UnknownStemmer(name.clone()))?;
-                Some((algorithm, Stemmer::create(algorithm)))
+                Some(Stemmer::create(algorithm))
             }
         };
         let stop_words = match &config.stop_words {
@@ -150,10 +136,16 @@ impl Analyzer {
                 .collect(),
         };
         Ok(Self {
+            id: NEXT_ANALYZER_ID.fetch_add(1, Ordering::Relaxed),
             config,
             stop_words,
             stemmer,
         })
+    }
+
+    /// Identity of this analyzer within the process (each one built gets a new id).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The configuration this analyzer was built from.
@@ -166,27 +158,60 @@ impl Analyzer {
     /// stemming, in text order.
     pub fn tokens_into(&self, text: &str, out: &mut Vec<Token>) {
         out.clear();
-        let mut buf = String::new();
-        for_each_word(text, |word, start, end| {
-            if self.config.lowercase {
-                lowercase_into(word, &mut buf);
-            } else {
-                buf.clear();
-                buf.push_str(word);
+        WORD_CACHE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut cache) => {
+                let (owner, map) = &mut *cache;
+                if *owner != self.id || map.len() >= WORD_CACHE_MAX {
+                    *owner = self.id;
+                    map.clear();
+                }
+                let mut buf = String::new();
+                for_each_word(text, |word, start, end| {
+                    let text = match map.get(word) {
+                        Some(t) => t.as_deref().map(str::to_string),
+                        None => {
+                            let t = self.normalize(word, &mut buf);
+                            map.insert(word.into(), t.as_deref().map(Box::from));
+                            t
+                        }
+                    };
+                    if let Some(text) = text {
+                        out.push(Token { text, start, end });
+                    }
+                });
             }
-            fold_apostrophes(&mut buf);
-            if buf.is_empty() || !apply_number_mode(&mut buf, self.config.numbers) {
-                return;
+            // Only reachable if analysis re-entered itself on this thread.
+            Err(_) => {
+                let mut buf = String::new();
+                for_each_word(text, |word, start, end| {
+                    if let Some(text) = self.normalize(word, &mut buf) {
+                        out.push(Token { text, start, end });
+                    }
+                });
             }
-            if self.stop_words.contains(buf.as_str()) {
-                return;
-            }
-            let text = match &self.stemmer {
-                Some((algorithm, s)) => stem_cached(*algorithm, s, &buf),
-                None => buf.clone(),
-            };
-            out.push(Token { text, start, end });
         });
+    }
+
+    /// What one word becomes: lowercased, apostrophes folded, numbers
+    /// handled, stemmed; `None` when it is dropped. `buf` is scratch space.
+    fn normalize(&self, word: &str, buf: &mut String) -> Option<String> {
+        if self.config.lowercase {
+            lowercase_into(word, buf);
+        } else {
+            buf.clear();
+            buf.push_str(word);
+        }
+        fold_apostrophes(buf);
+        if buf.is_empty() || !apply_number_mode(buf, self.config.numbers) {
+            return None;
+        }
+        if self.stop_words.contains(buf.as_str()) {
+            return None;
+        }
+        Some(match &self.stemmer {
+            Some(s) => s.stem(buf).into_owned(),
+            None => buf.clone(),
+        })
     }
 
     /// The tokens of `text`.

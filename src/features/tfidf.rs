@@ -109,8 +109,14 @@ impl TfidfParams {
 
 /// Per-chunk result of the counting pass: local term ids and counted rows.
 struct ChunkCounts {
+    /// Local id -> term.
     terms: Vec<String>,
+    /// Per document, sorted `(local id, count)`.
     rows: Vec<Vec<(u32, u32)>>,
+    /// Local id -> documents of this chunk holding it.
+    df: Vec<u32>,
+    /// Local id -> occurrences in this chunk.
+    total: Vec<u64>,
 }
 
 fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
@@ -135,7 +141,20 @@ fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
         });
         rows.push(run_length(row));
     }
-    ChunkCounts { terms, rows }
+    let mut df = vec![0u32; terms.len()];
+    let mut total = vec![0u64; terms.len()];
+    for row in &rows {
+        for &(id, n) in row {
+            df[id as usize] += 1;
+            total[id as usize] += u64::from(n);
+        }
+    }
+    ChunkCounts {
+        terms,
+        rows,
+        df,
+        total,
+    }
 }
 
 /// Sorts ids and counts repeats: `[3, 1, 3] -> [(1, 1), (3, 2)]`.
@@ -174,36 +193,33 @@ impl ValidTfidfParams {
             .collect();
 
         // Merge chunk vocabularies in chunk order: deterministic global ids.
+        // Only each chunk's distinct terms are touched here; rows are
+        // remapped later, in parallel.
         let mut global: FastMap<String, u32> = FastMap::default();
         let mut terms: Vec<String> = Vec::new();
         let mut df: Vec<u32> = Vec::new();
         let mut total: Vec<u64> = Vec::new();
-        let mut rows: Vec<Vec<(u32, u32)>> = Vec::with_capacity(docs.len());
+        let mut maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
+        let mut chunk_rows: Vec<Vec<Vec<(u32, u32)>>> = Vec::with_capacity(chunks.len());
         for chunk in chunks {
             let map: Vec<u32> = chunk
                 .terms
                 .into_iter()
-                .map(|t| {
-                    *global.entry(t).or_insert_with_key(|t| {
+                .zip(chunk.df.iter().zip(&chunk.total))
+                .map(|(t, (&d, &n))| {
+                    let g = *global.entry(t).or_insert_with_key(|t| {
                         terms.push(t.clone());
                         df.push(0);
                         total.push(0);
                         (terms.len() - 1) as u32
-                    })
+                    });
+                    df[g as usize] += d;
+                    total[g as usize] += n;
+                    g
                 })
                 .collect();
-            for row in chunk.rows {
-                let row: Vec<(u32, u32)> = row
-                    .into_iter()
-                    .map(|(id, n)| {
-                        let g = map[id as usize];
-                        df[g as usize] += 1;
-                        total[g as usize] += u64::from(n);
-                        (g, n)
-                    })
-                    .collect();
-                rows.push(row);
-            }
+            maps.push(map);
+            chunk_rows.push(chunk.rows);
         }
         drop(global);
 
@@ -245,16 +261,25 @@ impl ValidTfidfParams {
             .collect();
         let tfidf = Tfidf::from_parts(p.clone(), vocabulary, idf)?;
 
+        let weighed: Vec<Vec<SparseVec>> = chunk_rows
+            .into_par_iter()
+            .zip(maps.par_iter())
+            .map(|(rows, map)| {
+                let mut counts: Vec<(u32, u32)> = Vec::new();
+                rows.into_iter()
+                    .map(|row| {
+                        counts.clear();
+                        counts.extend(row.into_iter().filter_map(|(l, n)| {
+                            final_id[map[l as usize] as usize].map(|f| (f, n))
+                        }));
+                        counts.sort_unstable();
+                        tfidf.weigh(&counts)
+                    })
+                    .collect()
+            })
+            .collect();
         let mut matrix = CsrMatrix::new(tfidf.n_features());
-        let mut counts: Vec<(u32, u32)> = Vec::new();
-        for row in rows {
-            counts.clear();
-            counts.extend(
-                row.into_iter()
-                    .filter_map(|(g, n)| final_id[g as usize].map(|f| (f, n))),
-            );
-            counts.sort_unstable();
-            let v = tfidf.weigh(&counts);
+        for v in weighed.iter().flatten() {
             matrix.push_row(v.view());
         }
         Ok((tfidf, matrix))

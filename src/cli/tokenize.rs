@@ -37,7 +37,7 @@ pub(super) fn run(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
     let mut tokens = Vec::new();
     for e in &data.examples {
         analyzer.tokens_into(&e.text, &mut tokens);
-        let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        let words: Vec<&str> = tokens.iter().map(|t| &*t.text).collect();
         let line = serde_json::json!({"id": e.id, "label": e.label, "tokens": words});
         writeln!(out, "{line}")?;
     }

@@ -452,7 +452,7 @@ impl Tfidf {
         let ti = &self.tokens;
         let ids: Vec<u32> = tokens
             .iter()
-            .map(|t| ti.ids.get(t.text.as_str()).copied().unwrap_or(NONE))
+            .map(|t| ti.ids.get(&*t.text).copied().unwrap_or(NONE))
             .collect();
         if min <= 1 && 1 <= max {
             for (i, &t) in ids.iter().enumerate() {

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rust_stemmers::{Algorithm, Stemmer};
 /// Hash map with a fast, fixed-seed hasher: lookups are on the scoring hot path.
@@ -17,8 +18,9 @@ use super::stopwords::STANCE_EN;
 /// A token after analysis, with the byte span of the word it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    /// The normalised (lowercased, stemmed) text.
-    pub text: String,
+    /// The normalised (lowercased, stemmed) text. Shared with the analyzer's
+    /// per-thread word cache, so a repeated word costs no allocation.
+    pub text: Arc<str>,
     /// Byte offset of the source word's start.
     pub start: usize,
     /// Byte offset just past the source word's end.
@@ -62,7 +64,7 @@ static NEXT_ANALYZER_ID: AtomicU64 = AtomicU64::new(1);
 /// One thread's memo of what an analyzer makes of a word: the id of the
 /// analyzer it belongs to, and raw word -> token text (`None`: dropped as a
 /// stop word or number).
-type WordCache = (u64, FastMap<Box<str>, Option<Box<str>>>);
+type WordCache = (u64, FastMap<Box<str>, Option<Arc<str>>>);
 
 thread_local! {
     /// Words in news text repeat (Zipf), and normalising, stop-word lookup and
@@ -168,10 +170,10 @@ impl Analyzer {
                 let mut buf = String::new();
                 for_each_word(text, |word, start, end| {
                     let text = match map.get(word) {
-                        Some(t) => t.as_deref().map(str::to_string),
+                        Some(t) => t.clone(),
                         None => {
-                            let t = self.normalize(word, &mut buf);
-                            map.insert(word.into(), t.as_deref().map(Box::from));
+                            let t: Option<Arc<str>> = self.normalize(word, &mut buf).map(Arc::from);
+                            map.insert(word.into(), t.clone());
                             t
                         }
                     };
@@ -185,7 +187,11 @@ impl Analyzer {
                 let mut buf = String::new();
                 for_each_word(text, |word, start, end| {
                     if let Some(text) = self.normalize(word, &mut buf) {
-                        out.push(Token { text, start, end });
+                        out.push(Token {
+                            text: Arc::from(text),
+                            start,
+                            end,
+                        });
                     }
                 });
             }
@@ -270,7 +276,10 @@ mod tests {
     }
 
     fn texts(a: &Analyzer, s: &str) -> Vec<String> {
-        a.tokens(s).into_iter().map(|t| t.text).collect()
+        a.tokens(s)
+            .into_iter()
+            .map(|t| t.text.to_string())
+            .collect()
     }
 
     #[test]
@@ -302,7 +311,10 @@ mod tests {
             assert!(text.is_char_boundary(t.start) && text.is_char_boundary(t.end));
             assert!(!text[t.start..t.end].is_empty());
         }
-        assert_eq!(a.tokens(text).last().map(|t| t.text.as_str()), Some("no"));
+        assert_eq!(
+            a.tokens(text).last().map(|t| t.text.to_string()),
+            Some("no".to_string())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The learner: multinomial (softmax) logistic regression with an L2 penalty
-//! over sparse CSR rows, minimised with argmin's L-BFGS.
+//! over sparse CSR rows, minimised with L-BFGS (our two-loop recursion, argmin's
+//! executor and Moré-Thuente line search).
 //!
 //! The flow is params -> checked params -> fitted model (linfa's shape):
 //! [`LogRegParams`] is a serde-able builder, [`LogRegParams::check`] turns it

@@ -225,10 +225,12 @@ rps_of() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r[
 fixed() { # NAME PORT KB RATE RUN -> $WORK/fixed-NAME-KBk-rRUN.json
   local out="$WORK/fixed-$1-$3k-r$5"
   echo "$(load1)" > "$out.load"
+  date +%s.%N > "$out.start"
   timeout $((FIXED_DURATION + 60)) "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$4" --latency-correction \
     --no-tui --output-format json -m POST -H 'Content-Type: application/json' -D "$WORK/body-$3k.json" \
     "http://127.0.0.1:$2/v1/score" > "$out.json" 2> "$out.err" \
     || { cat "$out.err" >&2; die "oha failed against $1 ($3 KB)"; }
+  date +%s.%N > "$out.end"
   say "fixed $1 $3 KB at $4 req/s: p99 $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$out.json") ms"
 }
 
@@ -319,6 +321,36 @@ for kb in (1, 20):
     print(f"| {kb} KB | {op['rps'] / rp['rps']:.1f}x | {op['p99'] / rp['p99']:.3f} |")
 print()
 ratio = res[(1, "stance")][0]["rps"] / res[(1, "ref")][0]["rps"]
+# Our service's own view: the latency_ms of its per-request log lines during
+# the fixed-rate runs (parsing a request to writing the response), which leaves
+# out time spent queued in the kernel or waiting for a CPU before it is read.
+import re
+from datetime import datetime
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+line_re = re.compile(r"^(\S+)Z .*path=/v1/score .*latency_ms=([0-9.]+)")
+logged = []
+try:
+    with open(os.path.join(work, "stance-serve.log"), errors="replace") as f:
+        for line in f:
+            m = line_re.match(ansi.sub("", line))
+            if m:
+                logged.append((datetime.fromisoformat(m.group(1) + "+00:00").timestamp(), float(m.group(2))))
+except OSError:
+    pass
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+if logged:
+    parts = []
+    for kb in (1, 20):
+        lat = []
+        for r in range(1, repeat + 1):
+            base = os.path.join(work, f"fixed-stance-{kb}k-r{r}")
+            t0, t1 = float(open(base + ".start").read()), float(open(base + ".end").read())
+            lat += [l for t, l in logged if t0 <= t <= t1]
+        parts.append(f"{kb} KB: {len(lat)} requests, p50 {pct(lat, 0.5):.2f} ms, p99 {pct(lat, 0.99):.2f} ms")
+    print("stance serve's own latency (its log's latency_ms) during the fixed-rate runs: " + "; ".join(parts) + ".")
+    print()
 verdicts = [(ratio >= 10, f">= 10x the reference's req/s on 1 KB: {ratio:.1f}x")]
 for kb in (1, 20):
     fx = res[(kb, "stance")][1]

@@ -102,12 +102,18 @@ PY="$VENV/bin/python"
 if [ "$BUILD" = 1 ]; then
   cargo build --release --quiet || die "cargo build --release failed"
 fi
-STANCE="$ROOT/target/release/stance"
-[ -x "$STANCE" ] || die "$STANCE is missing (drop --no-build)"
+BUILT="$ROOT/target/release/stance"
+[ -x "$BUILT" ] || die "$BUILT is missing (drop --no-build)"
 
 mkdir -p "$WORK"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/compare-sklearn.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
+# A private copy: the target dir is shared, and a rebuild by someone else
+# must not swap the binary between runs.
+STANCE="$TMP/stance"
+cp "$BUILT" "$STANCE"
+STANCE_SHA="$(sha256sum "$STANCE" | cut -c1-12)"
+STANCE_BUILT="$(date -u -r "$BUILT" '+%Y-%m-%d %H:%M:%S UTC')"
 RESULTS=()
 
 # Field from /usr/bin/time -v output: wall seconds or peak RSS in MB.
@@ -206,6 +212,7 @@ if [ ${#RESULTS[@]} -eq 0 ]; then
 fi
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(uptime | sed 's/.*load average/load average/')"
+  echo "# stance binary: sha256 $STANCE_SHA..., built $STANCE_BUILT"
   echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL --sk-blas-threads $SK_BLAS_THREADS --repeat $REPEAT"
   echo
   "$PY" "$ROOT/scripts/sklearn_reference.py" table "${RESULTS[@]}"

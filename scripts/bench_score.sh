@@ -26,6 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Keep scripts/ free of __pycache__ (reference_service.py is imported as a module).
+export PYTHONDONTWRITEBYTECODE=1
 
 INPUT=""
 MB=200

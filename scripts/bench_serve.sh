@@ -31,6 +31,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Keep scripts/ free of __pycache__ (reference_service.py is imported as a module).
+export PYTHONDONTWRITEBYTECODE=1
 
 DURATION=15
 CONNECTIONS=64

@@ -266,6 +266,7 @@ def main():
 if __name__ == "__main__":
     # Re-import under the module's own name so pickled objects (Analyzer) name
     # `reference_service`, which uvicorn and reference_score.py import.
+    sys.dont_write_bytecode = True  # no __pycache__ in scripts/
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import reference_service
 

@@ -137,7 +137,15 @@ pub fn fit(
     let analyzer = Analyzer::new(params.analyzer.clone())?;
     let tfidf_params = params.tfidf.check()?;
     let lr_params = params.logreg.check()?;
+    let started = std::time::Instant::now();
     let (tfidf, x) = tfidf_params.fit_transform(&analyzer, texts)?;
+    tracing::debug!(
+        documents = texts.len(),
+        features = tfidf.n_features(),
+        nnz = x.nnz(),
+        seconds = started.elapsed().as_secs_f64(),
+        "tf-idf fitted"
+    );
     let y: Vec<usize> = labels.iter().map(|l| l.index()).collect();
     let logreg = lr_params.fit(&x, &y, Label::ALL.len(), weights)?;
     Ok(StanceModel {

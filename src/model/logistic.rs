@@ -765,13 +765,17 @@ const LANES: usize = 8;
 /// Sum of `f(a_i, b_i)` over one chunk in `LANES` fixed lanes, added in lane
 /// order at the end.
 #[inline]
-fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+fn lane_sum<A, B>(a: &[A], b: &[B], f: impl Fn(f64, f64) -> f64) -> f64
+where
+    A: Copy + Into<f64>,
+    B: Copy + Into<f64>,
+{
     let mut acc = [0.0; LANES];
     let mut a_lanes = a.chunks_exact(LANES);
     let mut b_lanes = b.chunks_exact(LANES);
     for (x, y) in (&mut a_lanes).zip(&mut b_lanes) {
         for ((s, &xv), &yv) in acc.iter_mut().zip(x).zip(y) {
-            *s += f(xv, yv);
+            *s += f(xv.into(), yv.into());
         }
     }
     for ((s, &xv), &yv) in acc
@@ -779,7 +783,7 @@ fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
         .zip(a_lanes.remainder())
         .zip(b_lanes.remainder())
     {
-        *s += f(xv, yv);
+        *s += f(xv.into(), yv.into());
     }
     acc.iter().fold(0.0, |t, v| t + v)
 }
@@ -790,7 +794,7 @@ fn ordered_sum(partials: Vec<f64>) -> f64 {
 }
 
 /// `a . b` over fixed chunks in parallel; bit-identical for any thread count.
-fn par_dot(a: &[f64], b: &[f64]) -> f64 {
+fn par_dot(a: &[Stored], b: &[f64]) -> f64 {
     ordered_sum(
         a.par_chunks(VEC_CHUNK)
             .zip(b.par_chunks(VEC_CHUNK))
@@ -803,8 +807,8 @@ fn par_dot(a: &[f64], b: &[f64]) -> f64 {
 /// without `dot_with`): one parallel pass instead of two.
 fn par_update_dot(
     out: &mut [f64],
-    a: &[f64],
-    dot_with: Option<&[f64]>,
+    a: &[Stored],
+    dot_with: Option<&[Stored]>,
     f: impl Fn(f64, f64) -> f64 + Sync,
 ) -> f64 {
     ordered_sum(
@@ -813,7 +817,7 @@ fn par_update_dot(
             .enumerate()
             .map(|(chunk, (o, x))| {
                 for (ov, &xv) in o.iter_mut().zip(x) {
-                    *ov = f(*ov, xv);
+                    *ov = f(*ov, xv.into());
                 }
                 dot_with.map_or(0.0, |d| {
                     let start = chunk * VEC_CHUNK;
@@ -831,15 +835,28 @@ fn max_abs(v: &[f64]) -> f64 {
         .reduce(|| 0.0, f64::max)
 }
 
+/// Precision of the stored L-BFGS correction pairs.
+///
+/// The two-loop recursion reads the whole history twice per iteration and
+/// is bound by memory bandwidth: on the 100k-paragraph bench corpus
+/// (305,241 parameters, 10 pairs) it took about 5.6 ms of a 32 ms
+/// iteration with `f64` pairs (49 MB). `f32` pairs halve that traffic and
+/// fit in a large L3 cache. They only change the quasi-Newton model of the
+/// curvature, not the objective, its gradient or the stopping rule, so the
+/// fit reaches the same optimum; `ys` and `yy` are computed from the
+/// rounded pairs, so the model stays consistent (and a pair whose rounded
+/// `ys` is not positive is skipped).
+type Stored = f32;
+
 /// One stored L-BFGS correction pair with its cached inner products.
 struct Correction {
-    /// `s = x_{k+1} - x_k`.
-    s: Vec<f64>,
-    /// `y = g_{k+1} - g_k`.
-    y: Vec<f64>,
-    /// `y . s`.
+    /// `s = x_{k+1} - x_k`, rounded to [`Stored`].
+    s: Vec<Stored>,
+    /// `y = g_{k+1} - g_k`, rounded to [`Stored`].
+    y: Vec<Stored>,
+    /// `y . s` of the rounded pair.
     ys: f64,
-    /// `y . y`.
+    /// `y . y` of the rounded pair.
     yy: f64,
 }
 
@@ -853,6 +870,8 @@ struct Correction {
 struct Lbfgs {
     m: usize,
     history: VecDeque<Correction>,
+    /// Buffers of the last dropped (or refused) pair, for the next one.
+    spare: Option<(Vec<Stored>, Vec<Stored>)>,
 }
 
 impl Lbfgs {
@@ -860,6 +879,7 @@ impl Lbfgs {
         Self {
             m,
             history: VecDeque::with_capacity(m),
+            spare: None,
         }
     }
 
@@ -905,16 +925,12 @@ impl Lbfgs {
         q
     }
 
-    /// Stores the pair from `x_k, g_k` to `x_{k+1}, g_{k+1}`, reusing the
-    /// oldest pair's buffers once the history is full.
+    /// Stores the pair from `x_k, g_k` to `x_{k+1}, g_{k+1}`, dropping the
+    /// oldest pair once the history is full and reusing its buffers. A
+    /// pair without positive curvature (`y . s <= 0` after rounding) would
+    /// make the model indefinite and is not stored.
     fn push(&mut self, x_old: &[f64], x_new: &[f64], g_old: &[f64], g_new: &[f64]) {
-        let (mut s, mut y) = if self.history.len() >= self.m {
-            self.history
-                .pop_front()
-                .map_or_else(|| (Vec::new(), Vec::new()), |c| (c.s, c.y))
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let (mut s, mut y) = self.spare.take().unwrap_or_default();
         s.resize(x_new.len(), 0.0);
         y.resize(g_new.len(), 0.0);
         let partials: Vec<(f64, f64)> = s
@@ -929,14 +945,14 @@ impl Lbfgs {
                     .zip(&x_new[start..end])
                     .zip(&x_old[start..end])
                 {
-                    *sv = a - b;
+                    *sv = (a - b) as Stored;
                 }
                 for ((yv, &a), &b) in yc
                     .iter_mut()
                     .zip(&g_new[start..end])
                     .zip(&g_old[start..end])
                 {
-                    *yv = a - b;
+                    *yv = (a - b) as Stored;
                 }
                 (
                     lane_sum(yc, sc, |u, v| u * v),
@@ -947,6 +963,13 @@ impl Lbfgs {
         let (ys, yy) = partials
             .into_iter()
             .fold((0.0, 0.0), |(a, b), (u, v)| (a + u, b + v));
+        if !(ys > 0.0 && yy > 0.0 && ys.is_finite() && yy.is_finite()) {
+            self.spare = Some((s, y));
+            return;
+        }
+        if self.history.len() >= self.m {
+            self.spare = self.history.pop_front().map(|c| (c.s, c.y));
+        }
         self.history.push_back(Correction { s, y, ys, yy });
     }
 }
@@ -1302,8 +1325,11 @@ mod tests {
         assert_eq!(cost, model.fit_info().objective);
         let (_, g0) = objective.evaluate(&vec![0.0; theta.len()]);
         assert!(max_abs(&gradient) <= 1e-6 * max_abs(&g0).max(1.0));
-        // Softmax gradients keep the intercepts centred, as in sklearn.
-        assert!(model.intercepts().iter().sum::<f64>().abs() < 1e-9);
+        // Softmax gradients keep the intercepts centred, as in sklearn, up to
+        // the rounding of the `f32` correction pairs (see `Stored`).
+        let b = model.intercepts();
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(b.iter().sum::<f64>().abs() < 1e-6 * scale, "{b:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 #
 # Usage: scripts/bench_serve.sh [--duration 15] [--connections 64] [--warmup 3]
 #            [--fixed-duration 15] [--wrk-threads 1] [--c 10] [--port 18080]
-#            [--ref-port 18081] [--repeat 1] [--work DIR] [--no-build]
+#            [--ref-port 18081] [--repeat 1] [--pin] [--work DIR] [--no-build]
 #
 # For each server and each document (1 KB and 20 KB of news-like text made of
 # training paragraphs, scripts/news_corpus.py):
@@ -21,7 +21,12 @@
 # Load generators: wrk (Debian package; installed with apt-get when missing) for
 # the closed loop, as it needs the least CPU per request on this 2-core machine;
 # oha (crates.io, built once with `cargo install` into target/bench-tools) for
-# the fixed rate, as Debian has no wrk2. Both share the 2 cores with the servers.
+# the fixed rate, as Debian has no wrk2. By default they share all cores with the
+# servers, which run 2 workers each. With --pin the cores are split: the
+# servers (both of them, one worker per server core) on the upper half of the
+# cores, the load generators on the lower half (taskset), so the client and
+# the server no longer wait for each other's CPU; on a 2-core machine that is
+# one core each, and "our peak" is then the peak of one worker on one core.
 # Bars: ours >= 10x the reference's requests/s on the 1 KB document; our p99 <
 # 5 ms at 50% of our peak rate (both documents); zero non-2xx in every run.
 # Both servers log every request to a file in --work (ours: its tracing line;
@@ -44,6 +49,7 @@ PORT=18080
 REF_PORT=18081
 WORK="$ROOT/target/bench-data/serve"
 REPEAT=1
+PIN=0
 BUILD=1
 VENV="$ROOT/target/serve-venv"
 REQS=("$ROOT/scripts/requirements-bench.txt" "$ROOT/scripts/requirements-serve.txt")
@@ -65,6 +71,7 @@ while [ $# -gt 0 ]; do
     --port) PORT="$2"; shift 2 ;;
     --ref-port) REF_PORT="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
+    --pin) PIN=1; shift ;;
     --work) WORK="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -77,6 +84,25 @@ done
 [ "$REPEAT" -ge 1 ] && [ "$REPEAT" -le 10 ] || die "--repeat must be 1..10"
 [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 600 ] || die "--duration must be 1..600 seconds"
 [ "$FIXED_DURATION" -ge 1 ] && [ "$FIXED_DURATION" -le 600 ] || die "--fixed-duration must be 1..600 seconds"
+
+# --- Cores -------------------------------------------------------------------
+WORKERS=2
+SRV=()
+CLI=()
+PLACEMENT="servers and load generators share all $(nproc) cores; 2 workers per server"
+if [ "$PIN" = 1 ]; then
+  command -v taskset > /dev/null || die "--pin needs taskset (util-linux)"
+  NCPU="$(nproc)"
+  [ "$NCPU" -ge 2 ] || die "--pin needs at least 2 cores, this machine has $NCPU"
+  HALF=$((NCPU / 2))
+  CLIENT_CPUS="0-$((HALF - 1))"
+  SERVER_CPUS="$HALF-$((NCPU - 1))"
+  WORKERS=$((NCPU - HALF))
+  SRV=(taskset -c "$SERVER_CPUS")
+  CLI=(taskset -c "$CLIENT_CPUS")
+  "${SRV[@]}" true && "${CLI[@]}" true || die "taskset cannot use cores $CLIENT_CPUS / $SERVER_CPUS"
+  PLACEMENT="pinned: servers on cores $SERVER_CPUS ($WORKERS worker(s) each), load generators on cores $CLIENT_CPUS"
+fi
 
 # --- Tools -------------------------------------------------------------------
 if ! command -v wrk > /dev/null; then
@@ -146,11 +172,11 @@ port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 port_free "$PORT" || die "port $PORT is in use (--port)"
 port_free "$REF_PORT" || die "port $REF_PORT is in use (--ref-port)"
 
-setsid "$STANCE" serve --model "$WORK/stance-model.json" --bind "127.0.0.1:$PORT" --workers 2 \
+setsid "${SRV[@]}" "$STANCE" serve --model "$WORK/stance-model.json" --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   > "$WORK/stance-serve.log" 2>&1 < /dev/null &
 PIDS+=($!)
-REF_MODEL="$WORK/ref-model.joblib" setsid "$VENV/bin/uvicorn" --app-dir "$ROOT/scripts" \
-  reference_service:app --host 127.0.0.1 --port "$REF_PORT" --workers 2 \
+REF_MODEL="$WORK/ref-model.joblib" setsid "${SRV[@]}" "$VENV/bin/uvicorn" --app-dir "$ROOT/scripts" \
+  reference_service:app --host 127.0.0.1 --port "$REF_PORT" --workers "$WORKERS" \
   > "$WORK/ref-serve.log" 2>&1 < /dev/null &
 PIDS+=($!)
 
@@ -181,9 +207,9 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 peak() { # NAME PORT KB RUN -> $WORK/peak-NAME-KBk-rRUN.json
   local out="$WORK/peak-$1-$3k-r$4"
   echo "$(load1)" > "$out.load"
-  BENCH_BODY="$WORK/body-$3k.json" timeout $((WARMUP + 30)) wrk -t "$WRK_THREADS" -c "$CONNECTIONS" \
+  BENCH_BODY="$WORK/body-$3k.json" timeout $((WARMUP + 30)) "${CLI[@]}" wrk -t "$WRK_THREADS" -c "$CONNECTIONS" \
     -d "${WARMUP}s" -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/score" > /dev/null 2>&1 || true
-  BENCH_BODY="$WORK/body-$3k.json" timeout $((DURATION + 60)) wrk -t "$WRK_THREADS" -c "$CONNECTIONS" \
+  BENCH_BODY="$WORK/body-$3k.json" timeout $((DURATION + 60)) "${CLI[@]}" wrk -t "$WRK_THREADS" -c "$CONNECTIONS" \
     -d "${DURATION}s" --timeout 10s -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/score" > "$out.txt" 2>&1 \
     || { cat "$out.txt" >&2; die "wrk failed against $1 ($3 KB)"; }
   grep '^WRKJSON ' "$out.txt" | sed 's/^WRKJSON //' > "$out.json" || die "no wrk result in $out.txt"
@@ -194,7 +220,7 @@ fixed() { # NAME PORT KB RATE RUN -> $WORK/fixed-NAME-KBk-rRUN.json
   local out="$WORK/fixed-$1-$3k-r$5"
   echo "$(load1)" > "$out.load"
   date +%s.%N > "$out.start"
-  timeout $((FIXED_DURATION + 60)) "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$4" --latency-correction \
+  timeout $((FIXED_DURATION + 60)) "${CLI[@]}" "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$4" --latency-correction \
     --no-tui --output-format json -m POST -H 'Content-Type: application/json' -D "$WORK/body-$3k.json" \
     "http://127.0.0.1:$2/v1/score" > "$out.json" 2> "$out.err" \
     || { cat "$out.err" >&2; die "oha failed against $1 ($3 KB)"; }
@@ -218,7 +244,8 @@ CPU="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 set +e
 {
   echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($CPU); load average before $LOAD_BEFORE, after $LOAD_AFTER"
-  echo "Command: scripts/bench_serve.sh --duration $DURATION --connections $CONNECTIONS --warmup $WARMUP --fixed-duration $FIXED_DURATION --wrk-threads $WRK_THREADS --c $C --repeat $REPEAT"
+  echo "Command: scripts/bench_serve.sh --duration $DURATION --connections $CONNECTIONS --warmup $WARMUP --fixed-duration $FIXED_DURATION --wrk-threads $WRK_THREADS --c $C --repeat $REPEAT$([ "$PIN" = 1 ] && echo ' --pin')"
+  echo "Cores: $PLACEMENT"
   echo "Binary: target/release/stance built $BUILT (rustc $(rustc --version | cut -d' ' -f2))"
   echo "Training data: $(wc -l < "$WORK/train.jsonl") paragraphs ($(for s in "${SOURCES[@]}"; do basename "$s"; done | tr '\n' ' ' | sed 's/ $//'))"
   echo

@@ -69,7 +69,8 @@ pub async fn telemetry<B: MessageBody + 'static>(
         method,
         path = %path,
         status = status.as_u16(),
-        latency_ms = latency.as_secs_f64() * 1e3,
+        // Whole microseconds: `0.148`, not `0.14817000000000002`.
+        latency_ms = latency.as_micros() as f64 / 1e3,
         request_id = %id,
         "request"
     );

@@ -101,7 +101,8 @@ pub async fn spawn_app() -> TestApp {
 /// is a private copy of the fixture model (tests may overwrite it).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        stance::telemetry::init();
+        // Direct writes: nothing to keep alive, and lines appear as they happen.
+        let _ = stance::telemetry::init(stance::telemetry::LogWriter::Direct);
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let model_path = dir.path().join("model.json");

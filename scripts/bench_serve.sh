@@ -16,6 +16,9 @@
 #          hidden by coordinated omission), for --fixed-duration seconds: p50/p99,
 #          non-2xx. Our service runs at 50% of our peak for that document; the
 #          reference at 50% of its own peak (it cannot sustain ours).
+#   control  right after each fixed-rate run of ours, the same oha run at the
+#          same rate against GET /healthz (no body, no scoring): the latency
+#          floor of this machine, load generator and HTTP stack at that rate.
 # With --repeat N the whole cycle runs N times; the table shows the median of
 # each figure over the runs (non-2xx: the sum) and lists every run's p99.
 # Load generators: wrk (Debian package; installed with apt-get when missing) for
@@ -202,7 +205,7 @@ say "both services answer; ours: $(head -c 120 "$WORK/check-$PORT-1k.json")..."
 
 # --- Measurements -------------------------------------------------------------
 LOAD_BEFORE="$(uptime | sed 's/.*load average: //')"
-rm -f "$WORK"/peak-*.json "$WORK"/fixed-*.json
+rm -f "$WORK"/peak-*.json "$WORK"/fixed-*.json "$WORK"/control-*.json
 load1() { cut -d' ' -f1 /proc/loadavg; }
 peak() { # NAME PORT KB RUN -> $WORK/peak-NAME-KBk-rRUN.json
   local out="$WORK/peak-$1-$3k-r$4"
@@ -228,12 +231,22 @@ fixed() { # NAME PORT KB RATE RUN -> $WORK/fixed-NAME-KBk-rRUN.json
   say "fixed $1 $3 KB at $4 req/s: p99 $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$out.json") ms"
 }
 
+control() { # PORT KB RATE RUN -> $WORK/control-stance-KBk-rRUN.json
+  local out="$WORK/control-stance-$2k-r$4"
+  timeout $((FIXED_DURATION + 60)) "${CLI[@]}" "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$3" --latency-correction \
+    --no-tui --output-format json "http://127.0.0.1:$1/healthz" > "$out.json" 2> "$out.err" \
+    || { cat "$out.err" >&2; die "oha failed against /healthz"; }
+  say "control GET /healthz at $3 req/s: p99 $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$out.json") ms"
+}
+
 half() { python3 -c "print(max(1, round($(rps_of "$1") / 2)))"; }
 for r in $(seq 1 "$REPEAT"); do
   for kb in 1 20; do
     peak stance "$PORT" "$kb" "$r"
     peak ref "$REF_PORT" "$kb" "$r"
-    fixed stance "$PORT" "$kb" "$(half "$WORK/peak-stance-${kb}k-r$r.json")" "$r"
+    rate="$(half "$WORK/peak-stance-${kb}k-r$r.json")"
+    fixed stance "$PORT" "$kb" "$rate" "$r"
+    control "$PORT" "$kb" "$rate" "$r"
     fixed ref "$REF_PORT" "$kb" "$(half "$WORK/peak-ref-${kb}k-r$r.json")" "$r"
   done
 done
@@ -345,6 +358,21 @@ if logged:
             lat += [l for t, l in logged if t0 <= t <= t1]
         parts.append(f"{kb} KB: {len(lat)} requests, p50 {pct(lat, 0.5):.2f} ms, p99 {pct(lat, 0.99):.2f} ms")
     print("stance serve's own latency (its log's latency_ms) during the fixed-rate runs: " + "; ".join(parts) + ".")
+    print()
+control = []
+for kb in (1, 20):
+    p99s = []
+    for r in range(1, repeat + 1):
+        try:
+            with open(os.path.join(work, f"control-stance-{kb}k-r{r}.json")) as f:
+                p99s.append(json.load(f)["latencyPercentiles"]["p99"] * 1e3)
+        except (OSError, KeyError, ValueError):
+            pass
+    if p99s:
+        control.append(f"at the {kb} KB rate p99 {statistics.median(p99s):.2f} ms (runs: "
+                       + ", ".join(f"{v:.2f}" for v in p99s) + ")")
+if control:
+    print("Control, GET /healthz on stance serve at the same fixed rates (no scoring): " + "; ".join(control) + ".")
     print()
 verdicts = [(ratio >= 10, f">= 10x the reference's req/s on 1 KB: {ratio:.1f}x")]
 for kb in (1, 20):

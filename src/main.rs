@@ -4,13 +4,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = stance::cli::Cli::parse();
-    // The service logs a line per request: its writes go to a background
-    // thread. Commands write their own lines, in order with their messages.
-    let writer = match cli.command {
-        stance::cli::Command::Serve(_) => stance::telemetry::LogWriter::Background,
-        _ => stance::telemetry::LogWriter::Direct,
-    };
-    let _log = stance::telemetry::init(writer);
+    stance::telemetry::init();
     match stance::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -22,13 +22,19 @@
 //! (305,241 parameters, C=10) the in-place, parallel L-BFGS algebra of
 //! `Lbfgs` brought the time per iteration outside the evaluations from
 //! roughly 20 ms (argmin's `LBFGS` on `Vec<f64>`) to about 12 ms under load
-//! (the rest is argmin's line search: its vector copies and dot products).
-//! Run with `RUST_LOG=stance=debug` to log iterations, evaluations and their
+//! (the rest was argmin's line search: its vector copies and dot products).
+//! Storing the correction pairs in `f32` (see `Stored`) and passing
+//! parameters as reference-counted [`Vector`]s with parallel `dot` and
+//! `scaled_add` brought it to about 6 ms (1.8-2.0 s of an 8.5-9.2 s fit, 318
+//! iterations; evaluations 6.6-7.0 s, 356 of them). The fused alternative,
+//! one pass over the rows adding `x_i r_i^T` into per-stripe gradient
+//! buffers instead of the CSC pass, was measured slower (about 25 ms per
+//! evaluation against 20 ms) and is not used. Run with `RUST_LOG=stance=debug` to log iterations, evaluations and their
 //! wall time at the end of every fit.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use argmin::core::{
@@ -36,6 +42,7 @@ use argmin::core::{
     OptimizationResult, Problem, Solver, State, TerminationReason, TerminationStatus, KV,
 };
 use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin_math::{ArgminDot, ArgminScaledAdd};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -304,7 +311,11 @@ impl ValidLogRegParams {
         let lbfgs = Lbfgs::new(self.history);
         let solver = RelativeGradientStop::new(lbfgs, self.tol);
         let result = Executor::new(objective, solver)
-            .configure(|state| state.param(vec![0.0; n_params]).max_iters(self.max_iter))
+            .configure(|state| {
+                state
+                    .param(Vector::new(vec![0.0; n_params]))
+                    .max_iters(self.max_iter)
+            })
             .timer(false)
             .run()
             .map_err(|e| LogRegError::Optimizer(e.to_string()))?;
@@ -506,9 +517,9 @@ impl Csc {
 
 /// Cost and gradient at one parameter vector.
 struct Evaluation {
-    param: Vec<f64>,
+    param: Vector,
     cost: f64,
-    gradient: Vec<f64>,
+    gradient: Vector,
 }
 
 /// The penalised multinomial loss over validated training data.
@@ -528,6 +539,8 @@ struct Objective<'a> {
     /// argmin asks for cost and gradient separately, mostly at the same
     /// point; both come from one pass, so the last pass is kept.
     last: Mutex<Option<Evaluation>>,
+    /// The residuals of the last evaluation: a buffer reused by the next.
+    residuals: Mutex<Vec<f64>>,
     /// Evaluations run and their total wall time, for the fit's debug log.
     evaluations: AtomicU64,
     evaluation_nanos: AtomicU64,
@@ -558,6 +571,7 @@ impl<'a> Objective<'a> {
             n_features: x.n_cols(),
             fit_intercept,
             last: Mutex::new(None),
+            residuals: Mutex::new(Vec::new()),
             evaluations: AtomicU64::new(0),
             evaluation_nanos: AtomicU64::new(0),
         }
@@ -569,9 +583,9 @@ impl<'a> Objective<'a> {
 
     /// Cost and gradient at `theta`, reusing the last evaluation if `theta`
     /// is the same point.
-    fn evaluate_cached<T>(&self, theta: &[f64], pick: impl FnOnce(&Evaluation) -> T) -> T {
+    fn evaluate_cached<T>(&self, theta: &Vector, pick: impl FnOnce(&Evaluation) -> T) -> T {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = last.as_ref().filter(|e| e.param.as_slice() == theta) {
+        if let Some(e) = last.as_ref().filter(|e| e.param.same_as(theta)) {
             return pick(e);
         }
         let started = Instant::now();
@@ -580,9 +594,9 @@ impl<'a> Objective<'a> {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
         self.evaluation_nanos.fetch_add(nanos, Ordering::Relaxed);
         let e = last.insert(Evaluation {
-            param: theta.to_vec(),
+            param: theta.clone(),
             cost,
-            gradient,
+            gradient: Vector::new(gradient),
         });
         pick(e)
     }
@@ -608,7 +622,13 @@ impl<'a> Objective<'a> {
         let k = if K == 0 { self.n_classes } else { K };
         let n_weights = self.n_features * k;
         let (w, b) = theta.split_at(n_weights);
-        let mut residuals = vec![0.0; self.x.n_rows() * k];
+        // Every entry is written below (or zeroed for rows of weight 0), so
+        // the buffer of the last evaluation is reused as it is.
+        let mut residuals = self
+            .residuals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        residuals.resize(self.x.n_rows() * k, 0.0);
 
         let chunks: Vec<ChunkSums> = residuals
             .par_chunks_mut(ROW_CHUNK * k)
@@ -662,6 +682,7 @@ impl<'a> Objective<'a> {
             let i = row0 + offset;
             let s = self.row_weights[i];
             if s == 0.0 {
+                r.fill(0.0);
                 continue;
             }
             if b.is_empty() {
@@ -735,24 +756,76 @@ impl<'a> Objective<'a> {
 }
 
 impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
+    type Param = Vector;
     type Output = f64;
 
-    fn cost(&self, theta: &Vec<f64>) -> Result<f64, ArgminError> {
+    fn cost(&self, theta: &Vector) -> Result<f64, ArgminError> {
         Ok(self.evaluate_cached(theta, |e| e.cost))
     }
 }
 
 impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
+    type Param = Vector;
+    type Gradient = Vector;
 
-    fn gradient(&self, theta: &Vec<f64>) -> Result<Vec<f64>, ArgminError> {
+    fn gradient(&self, theta: &Vector) -> Result<Vector, ArgminError> {
         Ok(self.evaluate_cached(theta, |e| e.gradient.clone()))
     }
 }
 
-type LbfgsState = IterState<Vec<f64>, Vec<f64>, (), (), (), f64>;
+/// A parameter or gradient vector behind a reference count.
+///
+/// argmin's executor and line search hand these over by value several times
+/// per iteration (state, best point, the line search's start, gradient
+/// copies): with `Vec<f64>` each of those copied all 305,241 entries of the
+/// bench fit, and the line search's step and dot products ran on one
+/// thread. Here a clone is a reference count, and `scaled_add` and `dot`
+/// run on all threads in a fixed order (bit-identical for any thread count).
+#[derive(Debug, Clone)]
+struct Vector(Arc<Vec<f64>>);
+
+impl Vector {
+    fn new(values: Vec<f64>) -> Self {
+        Self(Arc::new(values))
+    }
+
+    /// Whether both hold the same values (the same allocation, or equal).
+    fn same_as(&self, other: &Vector) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0[..] == other.0[..]
+    }
+}
+
+impl std::ops::Deref for Vector {
+    type Target = [f64];
+
+    fn deref(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl ArgminDot<Vector, f64> for Vector {
+    fn dot(&self, other: &Vector) -> f64 {
+        par_dot(self, other)
+    }
+}
+
+impl ArgminScaledAdd<Vector, f64, Vector> for Vector {
+    /// `self + factor * direction`.
+    fn scaled_add(&self, factor: &f64, direction: &Vector) -> Vector {
+        let mut out = vec![0.0; self.len()];
+        out.par_chunks_mut(VEC_CHUNK)
+            .zip(self.par_chunks(VEC_CHUNK))
+            .zip(direction.par_chunks(VEC_CHUNK))
+            .for_each(|((o, x), d)| {
+                for ((ov, &xv), &dv) in o.iter_mut().zip(x).zip(d) {
+                    *ov = xv + factor * dv;
+                }
+            });
+        Vector::new(out)
+    }
+}
+
+type LbfgsState = IterState<Vector, Vector, (), (), (), f64>;
 
 /// Elements per parallel work item in the L-BFGS vector algebra. Fixed, so
 /// the order of every floating-point sum does not depend on the thread count.
@@ -794,7 +867,7 @@ fn ordered_sum(partials: Vec<f64>) -> f64 {
 }
 
 /// `a . b` over fixed chunks in parallel; bit-identical for any thread count.
-fn par_dot(a: &[Stored], b: &[f64]) -> f64 {
+fn par_dot<A: Copy + Into<f64> + Sync>(a: &[A], b: &[f64]) -> f64 {
     ordered_sum(
         a.par_chunks(VEC_CHUNK)
             .zip(b.par_chunks(VEC_CHUNK))
@@ -999,7 +1072,7 @@ impl<'a> Solver<Objective<'a>, LbfgsState> for Lbfgs {
             return Err(ArgminError::msg("L-BFGS state lost its parameters"));
         };
         let cost = state.get_cost();
-        let direction = self.direction(&prev_grad);
+        let direction = Vector::new(self.direction(&prev_grad));
 
         let mut linesearch = MoreThuenteLineSearch::new();
         linesearch.search_direction(direction);

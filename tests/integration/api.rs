@@ -101,8 +101,7 @@ pub async fn spawn_app() -> TestApp {
 /// is a private copy of the fixture model (tests may overwrite it).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        // Direct writes: nothing to keep alive, and lines appear as they happen.
-        let _ = stance::telemetry::init(stance::telemetry::LogWriter::Direct);
+        stance::telemetry::init();
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let model_path = dir.path().join("model.json");

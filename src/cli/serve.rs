@@ -42,6 +42,12 @@ pub struct ServeArgs {
     /// Seconds to drain in-flight requests on SIGTERM [env: STANCE_SHUTDOWN_TIMEOUT] [default: 30].
     #[arg(long, value_name = "SECS")]
     pub shutdown_timeout: Option<u64>,
+    /// File of API keys for the scoring endpoints; keys are off without it [env: STANCE_API_KEYS_FILE].
+    #[arg(long, value_name = "PATH")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Longest Perspective comment in UTF-8 bytes [env: STANCE_PERSPECTIVE_MAX_COMMENT_BYTES] [default: 20480].
+    #[arg(long, value_name = "BYTES")]
+    pub perspective_max_comment_bytes: Option<usize>,
 }
 
 impl ServeArgs {
@@ -73,6 +79,12 @@ impl ServeArgs {
         }
         if let Some(v) = self.shutdown_timeout {
             s.shutdown_timeout_secs = v;
+        }
+        if let Some(v) = self.api_keys_file {
+            s.api_keys_file = Some(v);
+        }
+        if let Some(v) = self.perspective_max_comment_bytes {
+            s.perspective_max_comment_bytes = v;
         }
         s
     }

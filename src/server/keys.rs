@@ -98,7 +98,9 @@ pub enum KeyFileError {
         first: usize,
     },
     /// No key at all: the service would refuse every scoring request.
-    #[error("API keys file {path} has no keys (unset STANCE_API_KEYS_FILE to turn keys off)")]
+    #[error(
+        "API keys file {path} has no keys (leave out --api-keys-file and STANCE_API_KEYS_FILE to turn keys off)"
+    )]
     Empty {
         /// The file.
         path: PathBuf,

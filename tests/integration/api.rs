@@ -1856,7 +1856,7 @@ fn stance_serve_logs_each_request_and_drains_in_flight_requests_on_sigterm() {
 #[test]
 fn stance_serve_refuses_invalid_settings_naming_the_allowed_values() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &[&str], &str); 4] = [
+    let cases: [(&str, &str, &[&str], &str); 6] = [
         ("STANCE_WORKERS", "zero", &[], "an integer from 1 to 1024"),
         (
             "STANCE_LOW_CONFIDENCE_MARGIN",
@@ -1870,6 +1870,19 @@ fn stance_serve_refuses_invalid_settings_naming_the_allowed_values() {
             "2",
             &["--workers", "0"],
             "an integer from 1 to 1024",
+        ),
+        // The flag wins over the variable.
+        (
+            "STANCE_PERSPECTIVE_MAX_COMMENT_BYTES",
+            "100",
+            &["--perspective-max-comment-bytes", "0"],
+            "perspective_max_comment_bytes",
+        ),
+        (
+            "STANCE_API_KEYS_FILE",
+            "",
+            &["--api-keys-file", "no-such-keys.txt"],
+            "no-such-keys.txt",
         ),
     ];
     for (var, value, args, expected) in cases {

@@ -254,7 +254,10 @@ impl ResponseError for ApiError {
                 res.insert_header((header::ALLOW, HeaderValue::from_static(allowed)));
             }
             ApiError::Unauthorized => {
-                res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="stance-admin""#),
+                ));
             }
             _ => {}
         }

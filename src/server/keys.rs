@@ -21,15 +21,27 @@
 //! against every configured key, and never logged: [`ApiKeys`]' `Debug`
 //! shows only how many keys there are.
 //!
+//! The keys in force live in an [`ApiKeyStore`] (in the service's
+//! [`AppState`](super::state::AppState)). `SIGHUP` re-reads the same file
+//! ([`ApiKeyStore::reload`], after the model reload): if it parses, the new
+//! set is swapped in atomically (requests already checked are not affected);
+//! a key in both files with the same limit keeps its token bucket, so a reload
+//! never refills a spent limit; a new key, or a key whose limit changed,
+//! starts with a full bucket; a removed key is refused from then on. If the
+//! file cannot be read or parsed, the old keys stay in force and the error
+//! (file and line, never a key) is logged. A service started without a keys
+//! file keeps keys off: `SIGHUP` does not turn them on.
+//!
 //! [`require_api_key`] is the middleware: it guards the scoring endpoints
 //! ([`is_guarded`]) and leaves health, readiness, metrics and model metadata
 //! open. Its refusals use the envelope of the endpoint they guard: Google's
 //! for the Perspective endpoint, the Open Inference Protocol's for KServe,
 //! the service's own elsewhere.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -38,10 +50,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use super::error::{ErrorBody, ErrorDetail};
+use super::state::AppState;
 
 /// Shortest accepted key: shorter keys are too easy to guess.
 pub const MIN_KEY_LEN: usize = 8;
@@ -153,7 +167,10 @@ impl TokenBucket {
 struct KeyEntry {
     digest: [u8; 32],
     line: usize,
-    bucket: Option<Mutex<TokenBucket>>,
+    limit: Option<RateLimit>,
+    /// Shared with the entry of the same key in the previous set when a
+    /// reload kept its limit, so the bucket survives the swap.
+    bucket: Option<Arc<Mutex<TokenBucket>>>,
 }
 
 /// The configured keys. An empty set (no file) means keys are off.
@@ -324,7 +341,8 @@ impl ApiKeys {
             entries.push(KeyEntry {
                 digest: d,
                 line,
-                bucket: limit.map(|l| Mutex::new(TokenBucket::new(l, now))),
+                limit,
+                bucket: limit.map(|l| Arc::new(Mutex::new(TokenBucket::new(l, now)))),
             });
         }
         if entries.is_empty() {
@@ -363,6 +381,128 @@ impl ApiKeys {
                 .map_err(|retry_after| KeyRejection::RateLimited { retry_after })?;
         }
         Ok(entry.line)
+    }
+
+    /// Takes over the token buckets of `previous` for every key that is in
+    /// both sets with the same limit (the bucket is shared, not copied, so
+    /// requests still running on `previous` spend from it too). Returns how
+    /// many buckets were carried over. Keys whose limit changed keep their
+    /// fresh, full bucket.
+    pub fn carry_buckets_from(&mut self, previous: &ApiKeys) -> usize {
+        // Reload time only, not per request: a map lookup is fine here.
+        let old: HashMap<&[u8; 32], &KeyEntry> =
+            previous.entries.iter().map(|e| (&e.digest, e)).collect();
+        let mut carried = 0;
+        for entry in &mut self.entries {
+            let Some(prev) = old.get(&entry.digest) else {
+                continue;
+            };
+            if let (Some(limit), Some(bucket)) = (entry.limit, &prev.bucket) {
+                if prev.limit == Some(limit) {
+                    entry.bucket = Some(Arc::clone(bucket));
+                    carried += 1;
+                }
+            }
+        }
+        carried
+    }
+}
+
+/// What a successful [`ApiKeyStore::reload`] swapped in (counts only, never keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeysReloaded {
+    /// Keys in force now.
+    pub keys: usize,
+    /// Keys that kept their token bucket (same key, same limit).
+    pub buckets_kept: usize,
+}
+
+/// The key set in force, behind an [`ArcSwap`] so a reload swaps it without
+/// blocking requests (a check is one lock-free load), and the file it is read
+/// from. Without a file, keys are off for the life of the service.
+pub struct ApiKeyStore {
+    file: Option<PathBuf>,
+    current: ArcSwap<ApiKeys>,
+}
+
+impl fmt::Debug for ApiKeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyStore")
+            .field("file", &self.file)
+            .field("keys", &self.current.load().len())
+            .finish()
+    }
+}
+
+impl Default for ApiKeyStore {
+    fn default() -> Self {
+        Self::disabled()
+    }
+}
+
+impl ApiKeyStore {
+    /// Keys off, for good: every request passes and reloads do nothing.
+    pub fn disabled() -> Self {
+        Self {
+            file: None,
+            current: ArcSwap::from_pointee(ApiKeys::disabled()),
+        }
+    }
+
+    /// Keys from the settings: off when `file` is `None`, else read from
+    /// `file` now and on every [`reload`](Self::reload).
+    pub fn from_setting(file: Option<&Path>) -> Result<Self, KeyFileError> {
+        match file {
+            None => Ok(Self::disabled()),
+            Some(path) => Ok(Self {
+                current: ArcSwap::from_pointee(ApiKeys::from_file(path)?),
+                file: Some(path.to_path_buf()),
+            }),
+        }
+    }
+
+    /// The keys file, when keys are on.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Whether keys are required (a keys file was configured at start).
+    pub fn enabled(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// The key set in force now.
+    pub fn current(&self) -> Arc<ApiKeys> {
+        self.current.load_full()
+    }
+
+    /// Checks a presented key against the set in force (see [`ApiKeys::check`]).
+    pub fn check(&self, presented: Option<&str>, now: Instant) -> Result<usize, KeyRejection> {
+        self.current.load().check(presented, now)
+    }
+
+    /// Swaps `keys` in, keeping the buckets of unchanged keys (see
+    /// [`ApiKeys::carry_buckets_from`]).
+    pub fn replace(&self, mut keys: ApiKeys) -> KeysReloaded {
+        let previous = self.current.load_full();
+        let buckets_kept = keys.carry_buckets_from(&previous);
+        let count = keys.len();
+        self.current.store(Arc::new(keys));
+        KeysReloaded {
+            keys: count,
+            buckets_kept,
+        }
+    }
+
+    /// Re-reads the keys file and swaps the new set in. `Ok(None)` when keys
+    /// are off (reloading never turns them on). On error the old set stays in
+    /// force. Blocking (reads the file); callers serialize reloads.
+    pub fn reload(&self) -> Result<Option<KeysReloaded>, KeyFileError> {
+        let Some(path) = self.file.as_deref() else {
+            return Ok(None);
+        };
+        let keys = ApiKeys::from_file(path)?;
+        Ok(Some(self.replace(keys)))
     }
 }
 
@@ -469,8 +609,8 @@ pub fn rejection_response(kind: Guarded, r: KeyRejection) -> HttpResponse {
     res.content_type("application/json").body(body.to_string())
 }
 
-/// Middleware guarding the scoring endpoints with the [`ApiKeys`] in the
-/// app data (`web::Data<ApiKeys>`); without them, or with keys off, every
+/// Middleware guarding the scoring endpoints with the [`ApiKeyStore`] of the
+/// app state (`web::Data<AppState>`); without it, or with keys off, every
 /// request passes. Refusals never reach the handler.
 pub async fn require_api_key(
     req: ServiceRequest,
@@ -480,7 +620,8 @@ pub async fn require_api_key(
     // routes to the analyze handler), not the raw one, so no spelling of a
     // guarded path slips past.
     let path = req.match_info().as_str().to_string();
-    let verdict = match (is_guarded(&path), req.app_data::<web::Data<ApiKeys>>()) {
+    let state = req.app_data::<web::Data<AppState>>();
+    let verdict = match (is_guarded(&path), state.map(|s| s.api_keys())) {
         (Some(kind), Some(keys)) if keys.enabled() => {
             let key = presented_key(req.query_string(), req.headers());
             keys.check(key.as_deref(), Instant::now())
@@ -587,6 +728,13 @@ mod tests {
         let dbg = format!("{keys:?}");
         assert!(!dbg.contains("secret"), "{dbg}");
         assert!(dbg.contains("keys: 1"), "{dbg}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.txt");
+        std::fs::write(&path, "secret-key-0001 rps=1\n").unwrap();
+        let store = ApiKeyStore::from_setting(Some(&path)).unwrap();
+        let dbg = format!("{store:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+        assert!(dbg.contains("keys: 1"), "{dbg}");
     }
 
     #[test]
@@ -620,6 +768,138 @@ mod tests {
         for _ in 0..100 {
             assert!(keys.check(Some("fast-key-00002"), now).is_ok());
         }
+    }
+
+    /// A store reading `text` from a keys file in a temp dir.
+    fn store_with(text: &str) -> (tempfile::TempDir, PathBuf, ApiKeyStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.txt");
+        std::fs::write(&path, text).unwrap();
+        let store = ApiKeyStore::from_setting(Some(&path)).unwrap();
+        (dir, path, store)
+    }
+
+    #[test]
+    fn a_reload_keeps_the_spent_bucket_of_a_key_whose_limit_is_unchanged() {
+        let (_dir, path, store) = store_with(
+            "slow-key-00001 rps=0.01
+",
+        );
+        let now = Instant::now();
+        assert_eq!(store.check(Some("slow-key-00001"), now), Ok(1));
+        assert!(store.check(Some("slow-key-00001"), now).is_err());
+        // Same key, same limit, on another line, next to a new key.
+        std::fs::write(
+            &path,
+            "new-key-000002 rps=0.01
+slow-key-00001 rps=0.01
+",
+        )
+        .unwrap();
+        let report = store.reload().unwrap();
+        assert_eq!(
+            report,
+            Some(KeysReloaded {
+                keys: 2,
+                buckets_kept: 1
+            })
+        );
+        let r = store.check(Some("slow-key-00001"), now).unwrap_err();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{r:?}");
+        // The new key starts with a full bucket; it names its new line.
+        assert_eq!(store.check(Some("new-key-000002"), now), Ok(1));
+    }
+
+    #[test]
+    fn a_reload_resets_the_bucket_of_a_key_whose_limit_changed() {
+        let (_dir, path, store) = store_with(
+            "slow-key-00001 rps=0.01
+",
+        );
+        let now = Instant::now();
+        assert!(store.check(Some("slow-key-00001"), now).is_ok());
+        assert!(store.check(Some("slow-key-00001"), now).is_err());
+        std::fs::write(
+            &path,
+            "slow-key-00001 rps=0.01 burst=2
+",
+        )
+        .unwrap();
+        let report = store.reload().unwrap().unwrap();
+        assert_eq!(report.buckets_kept, 0);
+        assert!(store.check(Some("slow-key-00001"), now).is_ok());
+        assert!(store.check(Some("slow-key-00001"), now).is_ok());
+        assert!(store.check(Some("slow-key-00001"), now).is_err());
+    }
+
+    #[test]
+    fn a_reload_refuses_removed_keys_while_sets_checked_before_keep_them() {
+        let (_dir, path, store) = store_with(
+            "gone-key-00001
+kept-key-00002
+",
+        );
+        let now = Instant::now();
+        let before = store.current();
+        std::fs::write(
+            &path,
+            "kept-key-00002
+",
+        )
+        .unwrap();
+        assert_eq!(store.reload().unwrap().map(|r| r.keys), Some(1));
+        assert_eq!(
+            store.check(Some("gone-key-00001"), now),
+            Err(KeyRejection::Unknown)
+        );
+        assert_eq!(store.check(Some("kept-key-00002"), now), Ok(1));
+        // A request that loaded the old set before the swap finishes on it.
+        assert_eq!(before.check(Some("gone-key-00001"), now), Ok(1));
+    }
+
+    #[test]
+    fn a_failed_reload_keeps_the_old_keys_and_their_buckets() {
+        let (_dir, path, store) = store_with(
+            "good-key-00001 rps=0.01
+",
+        );
+        let now = Instant::now();
+        assert!(store.check(Some("good-key-00001"), now).is_ok());
+        for (text, want) in [
+            (
+                "good-key-00001
+short
+",
+                "keys.txt:2: invalid key",
+            ),
+            (
+                "# all commented out
+",
+                "has no keys",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let msg = store.reload().unwrap_err().to_string();
+            assert!(msg.contains(want), "{msg}");
+            assert!(!msg.contains("good-key"), "leaks the key: {msg}");
+            assert_eq!(store.current().len(), 1);
+            // Still the old set, with its spent bucket.
+            let r = store.check(Some("good-key-00001"), now).unwrap_err();
+            assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+        std::fs::remove_file(&path).unwrap();
+        let msg = store.reload().unwrap_err().to_string();
+        assert!(msg.contains("cannot read API keys file"), "{msg}");
+        assert_eq!(store.current().len(), 1);
+    }
+
+    #[test]
+    fn a_store_without_a_file_stays_off_after_a_reload() {
+        let store = ApiKeyStore::from_setting(None).unwrap();
+        assert!(!store.enabled());
+        assert_eq!(store.reload().unwrap(), None);
+        assert!(!store.enabled());
+        assert!(!store.current().enabled());
     }
 
     #[test]

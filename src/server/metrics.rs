@@ -81,6 +81,8 @@ pub struct Metrics {
     documents_rejected: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    key_reloads_ok: AtomicU64,
+    key_reloads_failed: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -108,12 +110,12 @@ pub fn method_label(m: &actix_web::http::Method) -> &'static str {
     }
 }
 
-/// Which way a model reload went.
+/// Which way a reload (of the model or of the API keys) went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadOutcome {
-    /// The new model was loaded, checked and swapped in.
+    /// The new model (or key set) was loaded, checked and swapped in.
     Success,
-    /// The new model was refused; the old one still serves.
+    /// The new model (or key set) was refused; the old one still serves.
     Failure,
 }
 
@@ -161,6 +163,20 @@ impl Metrics {
             ReloadOutcome::Failure => &self.reloads_failed,
         }
         .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one API keys reload attempt.
+    pub fn observe_api_keys_reload(&self, outcome: ReloadOutcome) {
+        match outcome {
+            ReloadOutcome::Success => &self.key_reloads_ok,
+            ReloadOutcome::Failure => &self.key_reloads_failed,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// API keys reload attempts so far that kept the old keys.
+    pub fn api_keys_reload_failures(&self) -> u64 {
+        self.key_reloads_failed.load(Ordering::Relaxed)
     }
 
     /// Documents scored so far.
@@ -276,6 +292,21 @@ impl Metrics {
             out,
             "stance_model_reloads_total{{result=\"failure\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP stance_api_keys_reloads_total API keys file reload attempts (SIGHUP) by result."
+        )?;
+        writeln!(out, "# TYPE stance_api_keys_reloads_total counter")?;
+        writeln!(
+            out,
+            "stance_api_keys_reloads_total{{result=\"success\"}} {}",
+            self.key_reloads_ok.load(Ordering::Relaxed)
+        )?;
+        writeln!(
+            out,
+            "stance_api_keys_reloads_total{{result=\"failure\"}} {}",
+            self.key_reloads_failed.load(Ordering::Relaxed)
         )?;
         writeln!(
             out,

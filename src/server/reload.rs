@@ -4,12 +4,16 @@
 //! serve. A reload swaps the new model in atomically; if anything fails the
 //! old model keeps serving and the failure is logged and counted
 //! (`stance_model_reloads_total{result="failure"}`).
+//!
+//! [`reload_api_keys`] does the same for the API keys file (SIGHUP reloads
+//! both, the model first): see [`super::keys`] for what a key swap keeps.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::keys::{KeyFileError, KeysReloaded};
 use super::metrics::ReloadOutcome;
 use super::state::AppState;
 use crate::artifact::ArtifactError;
@@ -167,6 +171,55 @@ pub async fn reload(
                 "model reload failed, keeping the old model: {source}"
             );
             Err(ReloadFailure { serving, source })
+        }
+    }
+}
+
+/// Re-reads the API keys file the service started with and swaps the new
+/// key set in (see [`super::keys::ApiKeyStore::reload`]). `Ok(None)` when
+/// keys are off: a reload never turns them on. On failure the old keys stay
+/// in force, and an `ERROR` line names the file and line (never a key).
+/// Logged and counted (`stance_api_keys_reloads_total`); serialized with
+/// model reloads.
+pub async fn reload_api_keys(
+    state: &AppState,
+    trigger: &'static str,
+) -> Result<Option<KeysReloaded>, KeyFileError> {
+    let store = state.api_keys();
+    let Some(path) = store.file() else {
+        tracing::debug!(trigger, "API keys are off; not reloading them");
+        return Ok(None);
+    };
+    let _guard = state.reload_lock().lock().await;
+    // A keys file is a few lines: reading it inline is cheaper than a
+    // blocking-pool round trip.
+    match store.reload() {
+        Ok(report) => {
+            if let Some(r) = report {
+                state
+                    .metrics()
+                    .observe_api_keys_reload(ReloadOutcome::Success);
+                tracing::info!(
+                    trigger,
+                    path = %path.display(),
+                    keys = r.keys,
+                    buckets_kept = r.buckets_kept,
+                    "API keys reloaded"
+                );
+            }
+            Ok(report)
+        }
+        Err(e) => {
+            state
+                .metrics()
+                .observe_api_keys_reload(ReloadOutcome::Failure);
+            tracing::error!(
+                trigger,
+                path = %path.display(),
+                keys = store.current().len(),
+                "API keys reload failed, keeping the old keys: {e}"
+            );
+            Err(e)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (port 0 picks a free port, for tests), and runs it until it stops. SIGTERM
 //! and Ctrl-C stop it gracefully (actix's default: stop accepting, let
 //! in-flight requests finish within `shutdown_timeout_secs`); SIGHUP reloads
-//! the model.
+//! the model, then the API keys file (when keys are on).
 
 use std::net::TcpListener;
 
@@ -11,9 +11,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use super::error::{json_config, path_config, query_config};
-use super::keys::{require_api_key, ApiKeys, KeyFileError};
+use super::keys::{require_api_key, ApiKeyStore, KeyFileError};
 use super::middleware::telemetry;
-use super::reload::reload;
+use super::reload::{reload, reload_api_keys};
 use super::routes;
 use super::settings::{ConfigError, Settings};
 use super::state::AppState;
@@ -64,7 +64,7 @@ impl Application {
     /// handler is installed here, so a SIGHUP right after `build` is not lost).
     pub fn build(settings: Settings, model: StanceModel) -> Result<Self, StartError> {
         settings.validate()?;
-        let keys = web::Data::new(ApiKeys::from_setting(settings.api_keys_file.as_deref())?);
+        let keys = ApiKeyStore::from_setting(settings.api_keys_file.as_deref())?;
         let addr = settings.bind_addr()?;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
             addr: settings.bind.clone(),
@@ -82,7 +82,7 @@ impl Application {
         let workers = settings.workers;
         let shutdown = settings.shutdown_timeout_secs;
         let limit = settings.max_body_bytes;
-        let state = web::Data::new(AppState::new(settings, model));
+        let state = web::Data::new(AppState::new(settings, model).with_api_keys(keys));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -91,7 +91,6 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit))
                 .app_data(path_config())
                 .app_data(query_config())
-                .app_data(keys.clone())
                 .wrap(from_fn(require_api_key))
                 .wrap(from_fn(telemetry))
                 .configure(routes::configure)
@@ -129,7 +128,7 @@ impl Application {
     }
 
     /// Serves until the server stops (SIGTERM, Ctrl-C or a handle), reloading
-    /// the model on every SIGHUP meanwhile.
+    /// the model and then the API keys file on every SIGHUP meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
@@ -147,8 +146,10 @@ impl Application {
         );
         let reloads = async move {
             while hangup.recv().await.is_some() {
-                // The outcome is logged and counted inside `reload`.
+                // Outcomes are logged and counted inside; the keys are
+                // reloaded whatever became of the model.
                 let _ = reload(&state, "SIGHUP").await;
+                let _ = reload_api_keys(&state, "SIGHUP").await;
             }
             std::future::pending::<()>().await
         };

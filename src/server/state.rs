@@ -1,13 +1,15 @@
 //! [`AppState`]: what every handler shares. The serving model sits behind an
 //! [`ArcSwap`], so a reload swaps it atomically while requests in flight
-//! finish on the `Arc` they already hold. Settings and metrics live here
-//! too; new routes (API keys, compatibility endpoints) add their own fields.
+//! finish on the `Arc` they already hold. The API keys in force sit in an
+//! [`ApiKeyStore`] (an `ArcSwap` too, reloaded on SIGHUP). Settings and
+//! metrics live here too; new routes add their own fields.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
 use super::error::ApiError;
+use super::keys::ApiKeyStore;
 use super::metrics::Metrics;
 use super::settings::Settings;
 use crate::{DocumentOptions, StanceModel};
@@ -18,19 +20,35 @@ pub struct AppState {
     settings: Settings,
     model: ArcSwap<StanceModel>,
     metrics: Metrics,
+    api_keys: ApiKeyStore,
     /// Serializes reloads (HTTP and SIGHUP) so two never race.
     reload_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
-    /// State serving `model` under `settings`.
+    /// State serving `model` under `settings`, with API keys off (see
+    /// [`with_api_keys`](Self::with_api_keys)).
     pub fn new(settings: Settings, model: StanceModel) -> Self {
         Self {
             settings,
             model: ArcSwap::from_pointee(model),
             metrics: Metrics::default(),
+            api_keys: ApiKeyStore::disabled(),
             reload_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The same state guarding the scoring endpoints with `keys`.
+    pub fn with_api_keys(self, keys: ApiKeyStore) -> Self {
+        Self {
+            api_keys: keys,
+            ..self
+        }
+    }
+
+    /// The API keys in force (off unless a keys file was configured).
+    pub fn api_keys(&self) -> &ApiKeyStore {
+        &self.api_keys
     }
 
     /// The settings the service started with.

@@ -1320,7 +1320,10 @@ async fn reload_requires_the_admin_token() {
     let app = spawn_app().await;
     let r = app.reload(None).await;
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
-    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer realm="stance-admin""#)
+    );
     let r = app
         .request(
             "POST",

@@ -869,90 +869,186 @@ impl Drop for Server {
     }
 }
 
+/// `stance serve` run as a real process on port 0 with the keys file `keys`,
+/// its stdout and stderr lines collected.
+struct ServeProcess {
+    server: Server,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Lines received so far.
+    log: Vec<String>,
+    base: String,
+}
+
+impl ServeProcess {
+    fn start(keys: &std::path::Path, rust_log: &str) -> Self {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = stance_cmd()
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+            .arg("--model")
+            .arg(fixture_model_path())
+            .arg("--api-keys-file")
+            .arg(keys)
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start stance serve");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let server = Server(child);
+        let mut log = Vec::new();
+        let port: u16 = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("server logs its address");
+            let port = line
+                .split("listening on ")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
+                .and_then(|addr| addr.rsplit(':').next())
+                .and_then(|p| p.parse().ok());
+            log.push(line);
+            if let Some(p) = port {
+                break p;
+            }
+        };
+        Self {
+            server,
+            lines: rx,
+            log,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Status of a Perspective analyze request sent with `?key=` or, when
+    /// `bearer` is set, `Authorization: Bearer`.
+    fn analyze(&self, key: &str, bearer: bool) -> u16 {
+        let body = json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})
+            .to_string();
+        let req = if bearer {
+            ureq::post(&format!("{}{ANALYZE}", self.base))
+                .set("authorization", &format!("Bearer {key}"))
+        } else {
+            ureq::post(&format!("{}{ANALYZE}?key={key}", self.base))
+        };
+        match req
+            .set("content-type", "application/json")
+            .send_string(&body)
+        {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("transport error: {e}"),
+        }
+    }
+
+    fn metrics(&self) -> String {
+        ureq::get(&format!("{}/metrics", self.base))
+            .call()
+            .expect("GET /metrics")
+            .into_string()
+            .expect("metrics text")
+    }
+
+    fn pid(&self) -> u32 {
+        self.server.0.id()
+    }
+
+    /// Sends `signal` (`HUP`, `TERM`) with kill(1).
+    fn signal(&self, signal: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{signal} failed");
+    }
+
+    /// Stops the server with SIGTERM, checks it exits cleanly, and returns
+    /// its whole log.
+    fn stop(mut self) -> String {
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.server.0.try_wait().expect("wait for the server") {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.log.extend(self.lines.iter());
+        let all = self.log.join("\n");
+        assert!(status.success(), "server exited with {status}:\n{all}");
+        all
+    }
+
+    /// Log text so far, waiting up to 10 s for a line containing `needle`.
+    fn wait_for_log(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.log.iter().any(|l| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(_) => break,
+            }
+        }
+        self.log.join("\n")
+    }
+}
+
+/// Polls `f` every 50 ms for up to 10 s until it is true.
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn api_keys_never_reach_the_log_even_at_debug_level() {
-    use std::io::BufRead;
-    use std::process::Stdio;
     let wrong = "wrong-key-5ecret-0000";
     let (_dir, path) = keys_file(&format!("{OPEN_KEY}\n{SLOW_KEY} rps=0.2 burst=1\n"));
-    let mut child = stance_cmd()
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
-        .arg("--model")
-        .arg(fixture_model_path())
-        .arg("--api-keys-file")
-        .arg(&path)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start stance serve");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stream)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
-    let server = Server(child);
-    let mut log = Vec::new();
-    let port: u16 = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server logs its address");
-        let port = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
-            .and_then(|addr| addr.rsplit(':').next())
-            .and_then(|p| p.parse().ok());
-        log.push(line);
-        if let Some(p) = port {
-            break p;
-        }
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let body =
-        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}})
-            .to_string();
-    let status = |r: Result<ureq::Response, ureq::Error>| match r {
-        Ok(r) => r.status(),
-        Err(ureq::Error::Status(s, _)) => s,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let post = |url: &str, auth: Option<&str>| {
-        let mut req = ureq::post(url).set("content-type", "application/json");
-        if let Some(a) = auth {
-            req = req.set("authorization", &format!("Bearer {a}"));
-        }
-        status(req.send_string(&body))
-    };
-    assert_eq!(post(&format!("{base}{ANALYZE}?key={OPEN_KEY}"), None), 200);
-    assert_eq!(post(&format!("{base}{ANALYZE}?key={wrong}"), None), 401);
-    assert_eq!(post(&format!("{base}{ANALYZE}"), Some(SLOW_KEY)), 200);
-    assert_eq!(post(&format!("{base}{ANALYZE}"), Some(SLOW_KEY)), 429);
-    drop(server);
-    log.extend(rx.iter());
-    let all = log.join("\n");
+    let server = ServeProcess::start(&path, "debug");
+    assert_eq!(server.analyze(OPEN_KEY, false), 200);
+    assert_eq!(server.analyze(wrong, false), 401);
+    assert_eq!(server.analyze(SLOW_KEY, true), 200);
+    assert_eq!(server.analyze(SLOW_KEY, true), 429);
+    let all = server.stop();
     assert!(
         all.contains("comments:analyze"),
         "requests are logged:\n{all}"
@@ -962,6 +1058,60 @@ fn api_keys_never_reach_the_log_even_at_debug_level() {
         "accepted keys are named by line:\n{all}"
     );
     for key in [OPEN_KEY, SLOW_KEY, wrong] {
+        assert!(!all.contains(key), "{key} is in the log:\n{all}");
+    }
+}
+
+#[test]
+fn sighup_reloads_the_keys_file_and_a_bad_file_keeps_the_old_keys() {
+    const KEY_A: &str = "key-a-reload-0123456789";
+    const KEY_B: &str = "key-b-reload-0123456789";
+    let (_dir, path) = keys_file(&format!("{KEY_A}\n"));
+    let mut server = ServeProcess::start(&path, "info");
+    assert_eq!(server.analyze(KEY_A, false), 200);
+    assert_eq!(server.analyze(KEY_B, false), 401);
+
+    std::fs::write(&path, format!("# rotated\n{KEY_B}\n")).expect("rewrite keys file");
+    server.signal("HUP");
+    assert!(
+        eventually(|| server.analyze(KEY_B, true) == 200),
+        "the new key is accepted after SIGHUP"
+    );
+    assert_eq!(
+        server.analyze(KEY_A, false),
+        401,
+        "the removed key is refused"
+    );
+    let log = server.wait_for_log("API keys reloaded");
+    assert!(log.contains("API keys reloaded"), "{log}");
+
+    std::fs::write(&path, format!("{KEY_B}\n{KEY_A} rps=fast\n")).expect("break keys file");
+    server.signal("HUP");
+    assert!(
+        eventually(|| server
+            .metrics()
+            .contains("stance_api_keys_reloads_total{result=\"failure\"} 1")),
+        "the failed reload is counted:\n{}",
+        server.metrics()
+    );
+    assert!(server
+        .metrics()
+        .contains("stance_api_keys_reloads_total{result=\"success\"} 1"));
+    assert_eq!(
+        server.analyze(KEY_B, false),
+        200,
+        "the old keys stay in force"
+    );
+    assert_eq!(server.analyze(KEY_A, false), 401);
+
+    let all = server.stop();
+    let error = all
+        .lines()
+        .find(|l| l.contains("API keys reload failed"))
+        .unwrap_or_else(|| panic!("no error line about the keys file:\n{all}"));
+    assert!(error.contains("ERROR"), "{error}");
+    assert!(error.contains("keys.txt:2: invalid option"), "{error}");
+    for key in [KEY_A, KEY_B] {
         assert!(!all.contains(key), "{key} is in the log:\n{all}");
     }
 }

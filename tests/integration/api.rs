@@ -303,184 +303,6 @@ const UNICODE: &str = "Café 😀 owners in San José said families should not f
 
 // ---------------------------------------------------------------- OpenAPI
 
-/// A validator for the subset of JSON Schema (2020-12) our OpenAPI document
-/// uses. Unknown keywords panic, so the document cannot silently outgrow it.
-mod schema {
-    use serde_json::Value;
-
-    fn resolve<'a>(doc: &'a Value, r: &str) -> &'a Value {
-        let ptr = r
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("external $ref {r}"));
-        doc.pointer(ptr)
-            .unwrap_or_else(|| panic!("dangling $ref {r}"))
-    }
-
-    fn type_matches(t: &str, v: &Value) -> bool {
-        match t {
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            "string" => v.is_string(),
-            "number" => v.is_number(),
-            "integer" => v.is_i64() || v.is_u64(),
-            "boolean" => v.is_boolean(),
-            "null" => v.is_null(),
-            other => panic!("unknown type {other}"),
-        }
-    }
-
-    /// Appends every violation of `schema` by `v` (at JSON path `at`) to `errs`.
-    pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
-        let Some(obj) = schema.as_object() else {
-            panic!("schema at {at} is not an object: {schema}");
-        };
-        for (k, s) in obj {
-            match k.as_str() {
-                "$ref" => validate(
-                    doc,
-                    resolve(doc, s.as_str().unwrap_or_default()),
-                    v,
-                    at,
-                    errs,
-                ),
-                "description" => {}
-                "type" => {
-                    let ok = match s {
-                        Value::String(t) => type_matches(t, v),
-                        Value::Array(ts) => ts
-                            .iter()
-                            .any(|t| type_matches(t.as_str().unwrap_or_default(), v)),
-                        _ => panic!("bad type keyword {s}"),
-                    };
-                    if !ok {
-                        errs.push(format!("{at}: {v} is not of type {s}"));
-                    }
-                }
-                "enum" => {
-                    if !s.as_array().is_some_and(|a| a.contains(v)) {
-                        errs.push(format!("{at}: {v} not in {s}"));
-                    }
-                }
-                "properties" => {
-                    if let (Some(props), Some(o)) = (s.as_object(), v.as_object()) {
-                        for (name, ps) in props {
-                            if let Some(pv) = o.get(name) {
-                                validate(doc, ps, pv, &format!("{at}.{name}"), errs);
-                            }
-                        }
-                    }
-                }
-                "required" => {
-                    if let Some(o) = v.as_object() {
-                        for r in s.as_array().into_iter().flatten() {
-                            let r = r.as_str().unwrap_or_default();
-                            if !o.contains_key(r) {
-                                errs.push(format!("{at}: missing required {r}"));
-                            }
-                        }
-                    }
-                }
-                "additionalProperties" => {
-                    if let (Some(false), Some(o)) = (s.as_bool(), v.as_object()) {
-                        let known = obj.get("properties").and_then(Value::as_object);
-                        for name in o.keys() {
-                            if !known.is_some_and(|p| p.contains_key(name)) {
-                                errs.push(format!("{at}: unexpected property {name}"));
-                            }
-                        }
-                    } else if !s.is_boolean() {
-                        panic!("additionalProperties schemas are not supported");
-                    }
-                }
-                "items" => {
-                    if let Some(a) = v.as_array() {
-                        for (i, item) in a.iter().enumerate() {
-                            validate(doc, s, item, &format!("{at}[{i}]"), errs);
-                        }
-                    }
-                }
-                "minItems" => {
-                    if v.as_array()
-                        .is_some_and(|a| (a.len() as u64) < s.as_u64().unwrap_or(0))
-                    {
-                        errs.push(format!("{at}: fewer than {s} items"));
-                    }
-                }
-                "minLength" => {
-                    if v.as_str()
-                        .is_some_and(|t| (t.chars().count() as u64) < s.as_u64().unwrap_or(0))
-                    {
-                        errs.push(format!("{at}: shorter than {s}"));
-                    }
-                }
-                "minimum" => {
-                    if v.as_f64()
-                        .is_some_and(|x| x < s.as_f64().unwrap_or(f64::NAN))
-                    {
-                        errs.push(format!("{at}: {v} < minimum {s}"));
-                    }
-                }
-                "maximum" => {
-                    if v.as_f64()
-                        .is_some_and(|x| x > s.as_f64().unwrap_or(f64::NAN))
-                    {
-                        errs.push(format!("{at}: {v} > maximum {s}"));
-                    }
-                }
-                "pattern" => {
-                    assert_eq!(
-                        s, "^sha256:[0-9a-f]{64}$",
-                        "only the checksum pattern is supported"
-                    );
-                    if let Some(t) = v.as_str() {
-                        let ok = t.strip_prefix("sha256:").is_some_and(|h| {
-                            h.len() == 64
-                                && h.bytes()
-                                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                        });
-                        if !ok {
-                            errs.push(format!("{at}: {t:?} does not match {s}"));
-                        }
-                    }
-                }
-                "oneOf" => {
-                    let matching = s
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter(|sub| {
-                            let mut e = Vec::new();
-                            validate(doc, sub, v, at, &mut e);
-                            e.is_empty()
-                        })
-                        .count();
-                    if matching != 1 {
-                        errs.push(format!(
-                            "{at}: matches {matching} of oneOf, expected exactly 1"
-                        ));
-                    }
-                }
-                other => panic!("validator does not support keyword {other:?} (at {at})"),
-            }
-        }
-    }
-
-    /// The schema of the JSON body of `method path` answering `status`.
-    pub fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
-        let mut r = &doc["paths"][path][method]["responses"][status.to_string()];
-        assert!(
-            !r.is_null(),
-            "{method} {path} does not document status {status}"
-        );
-        if let Some(reference) = r.get("$ref").and_then(Value::as_str) {
-            r = resolve(doc, reference);
-        }
-        let s = &r["content"]["application/json"]["schema"];
-        assert!(!s.is_null(), "{method} {path} {status} has no JSON schema");
-        s
-    }
-}
-
 /// The served OpenAPI document.
 async fn openapi(app: &TestApp) -> Value {
     let r = app.get("/openapi.json").await;
@@ -494,7 +316,7 @@ fn assert_conforms(doc: &Value, method: &str, path: &str, resp: &TestResponse) {
     let m = method.to_ascii_lowercase();
     let error_schema = json!({"$ref": "#/components/schemas/Error"});
     let schema = if doc["paths"][path][&m].is_object() {
-        schema::response_schema(doc, path, &m, resp.status)
+        crate::schema::response_schema(doc, path, &m, resp.status)
     } else {
         assert_eq!(
             resp.status, 405,
@@ -503,7 +325,7 @@ fn assert_conforms(doc: &Value, method: &str, path: &str, resp: &TestResponse) {
         &error_schema
     };
     let mut errs = Vec::new();
-    schema::validate(doc, schema, &resp.json(), "$", &mut errs);
+    crate::schema::validate(doc, schema, &resp.json(), "$", &mut errs);
     assert!(
         errs.is_empty(),
         "{method} {path} -> {}: response does not match the OpenAPI schema:\n{}\n{}",
@@ -527,8 +349,7 @@ fn the_schema_validator_rejects_what_it_should() {
                "stance_index": 1.0, "low_confidence": false, "paragraphs": [], "extra": 1}),
     ];
     for (i, v) in bad.iter().enumerate() {
-        let mut errs = Vec::new();
-        schema::validate(&doc, &schema, v, "$", &mut errs);
+        let errs = crate::schema::errors(&doc, &schema, v);
         assert!(!errs.is_empty(), "case {i} should fail validation");
     }
 }

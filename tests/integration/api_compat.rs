@@ -1145,3 +1145,359 @@ fn the_compat_settings_come_from_the_environment_with_perspectives_default_limit
         );
     }
 }
+
+// ---------------------------------------------------------------- OpenAPI
+
+/// The served OpenAPI document.
+async fn served_openapi(app: &TestApp) -> Value {
+    let r = app.get("/openapi.json").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// Fails unless `resp`, the answer to `method` on the documented path
+/// `path` (a template such as `/v2/models/{name}`), has a documented status,
+/// a JSON content type, every documented response header, and a body that
+/// validates against the documented schema.
+fn assert_documented(doc: &Value, method: &str, path: &str, resp: &TestResponse) {
+    let m = method.to_ascii_lowercase();
+    let documented = crate::schema::response(doc, path, &m, resp.status);
+    let schema = &documented["content"]["application/json"]["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {path} {} has no application/json schema",
+        resp.status
+    );
+    let content_type = resp.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{method} {path} {}: content-type {content_type:?}",
+        resp.status
+    );
+    for name in documented["headers"].as_object().into_iter().flatten() {
+        assert!(
+            resp.header(name.0).is_some(),
+            "{method} {path} {}: documented header {} is missing",
+            resp.status,
+            name.0
+        );
+    }
+    let mut errs = Vec::new();
+    crate::schema::validate(doc, schema, &resp.json(), "$", &mut errs);
+    assert!(
+        errs.is_empty(),
+        "{method} {path} -> {}: response does not match the OpenAPI schema:\n{}\n{}",
+        resp.status,
+        errs.join("\n"),
+        resp.text()
+    );
+}
+
+/// Every compatibility route, as documented (method, path template).
+const COMPAT_ROUTES: [(&str, &str); 13] = [
+    ("post", "/v1alpha1/comments:analyze"),
+    ("post", "/v1alpha1/comments:suggestscore"),
+    ("get", "/$discovery/rest"),
+    ("get", "/discovery/v1/apis/commentanalyzer/v1alpha1/rest"),
+    ("get", "/v2"),
+    ("get", "/v2/health/live"),
+    ("get", "/v2/health/ready"),
+    ("get", "/v2/models/{name}"),
+    ("get", "/v2/models/{name}/versions/{version}"),
+    ("get", "/v2/models/{name}/ready"),
+    ("get", "/v2/models/{name}/versions/{version}/ready"),
+    ("post", "/v2/models/{name}/infer"),
+    ("post", "/v2/models/{name}/versions/{version}/infer"),
+];
+
+/// The path templates registered in `src/server/routes/kserve.rs`: every
+/// string literal there that starts with `/v2`.
+fn kserve_route_literals() -> Vec<String> {
+    let source = include_str!("../../src/server/routes/kserve.rs");
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("\"/v2") {
+        let lit = &rest[i + 1..];
+        let end = lit.find('"').unwrap_or(lit.len());
+        let path = &lit[..end];
+        if !path.contains(' ') && !out.iter().any(|p| p == path) {
+            out.push(path.to_string());
+        }
+        rest = &lit[end..];
+    }
+    out
+}
+
+#[test]
+fn the_compat_schema_validator_rejects_what_it_should() {
+    let doc: Value = serde_json::from_str(stance::server::routes::openapi::OPENAPI_JSON)
+        .expect("openapi.json is JSON");
+    let cases = [
+        ("AnalyzeCommentResponse", json!({"languages": ["en"]})),
+        (
+            "AnalyzeCommentResponse",
+            json!({"attributeScores": {"STANCE_NEUTRAL": {"summaryScore": {"value": 1.5, "type": "PROBABILITY"}}},
+                   "languages": ["en"]}),
+        ),
+        (
+            "AnalyzeCommentResponse",
+            json!({"attributeScores": {}, "languages": ["en"], "extra": true}),
+        ),
+        (
+            "GoogleError",
+            json!({"error": {"code": 400, "message": "m", "status": "BAD", "details": []}}),
+        ),
+        ("KServeError", json!({"error": {"code": "x"}})),
+        (
+            "KServeInferResponse",
+            json!({"model_name": "m", "model_version": "1",
+                   "outputs": [{"name": "label", "datatype": "BYTES", "shape": [1], "data": ["maybe"]}]}),
+        ),
+        (
+            "KServeModelMetadata",
+            json!({"name": "m", "versions": ["1"], "platform": "stance_tfidf_logreg", "inputs": []}),
+        ),
+    ];
+    for (i, (name, v)) in cases.iter().enumerate() {
+        let schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+        let errs = crate::schema::errors(&doc, &schema, v);
+        assert!(!errs.is_empty(), "case {i} ({name}) should fail validation");
+    }
+}
+
+#[tokio::test]
+async fn openapi_documents_every_compat_route_and_real_compat_responses_validate_against_it() {
+    let app = spawn_app().await;
+    let doc = served_openapi(&app).await;
+    let meta = fixture_model().meta().clone();
+
+    // Every compatibility route is documented, and every documented one is routed.
+    for (method, path) in COMPAT_ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    for (path, documented_as) in [
+        (
+            stance::server::perspective::ANALYZE_PATH,
+            "/v1alpha1/comments:analyze",
+        ),
+        (
+            stance::server::perspective::SUGGEST_PATH,
+            "/v1alpha1/comments:suggestscore",
+        ),
+        (
+            stance::server::routes::perspective::DISCOVERY_PATH,
+            "/$discovery/rest",
+        ),
+        (
+            stance::server::routes::perspective::DISCOVERY_ALT_PATH,
+            "/discovery/v1/apis/commentanalyzer/v1alpha1/rest",
+        ),
+    ] {
+        assert_eq!(path, documented_as);
+    }
+    let registered = kserve_route_literals();
+    assert_eq!(registered.len(), 9, "routes/kserve.rs: {registered:?}");
+    for path in &registered {
+        assert!(
+            COMPAT_ROUTES.iter().any(|(_, p)| p == path),
+            "{path} is registered in routes/kserve.rs but not documented"
+        );
+    }
+    // The keys' security schemes, and no key needed when keys are off.
+    for scheme in ["apiKeyQuery", "apiKeyBearer", "apiKeyHeader"] {
+        assert!(
+            doc["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme}"
+        );
+    }
+    for (method, path) in COMPAT_ROUTES {
+        let op = &doc["paths"][path][method];
+        let guarded = method == "post";
+        let security = op["security"].as_array();
+        assert_eq!(security.is_some(), guarded, "{method} {path} security");
+        if let Some(s) = security {
+            assert!(s.contains(&json!({})), "{path}: keys are optional");
+            for code in ["401", "429"] {
+                assert!(op["responses"][code].is_object(), "{path} documents {code}");
+            }
+            let limited = crate::schema::response(&doc, path, "post", 429);
+            assert!(
+                limited["headers"]["Retry-After"].is_object(),
+                "{path}: 429 documents Retry-After"
+            );
+        }
+    }
+
+    // Perspective: success (with spans, without languages), errors, feedback.
+    let analyze_path = "/v1alpha1/comments:analyze";
+    let ok = analyze(
+        &app,
+        &json!({"comment": {"text": UNICODE_TEXT}, "requestedAttributes": all_attributes(),
+                "spanAnnotations": true, "clientToken": "t-1"}),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(ok.json()["attributeScores"]["STANCE_NEUTRAL"]["spanScores"].is_array());
+    assert_documented(&doc, "POST", analyze_path, &ok);
+    let plain = analyze(
+        &app,
+        &json!({"comment": {"text": "Sanctuary cities."}, "languages": ["en-US"],
+                "requestedAttributes": {"STANCE_PRO_SANCTUARY": {"scoreType": "PROBABILITY"}}}),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{}", plain.text());
+    assert_documented(&doc, "POST", analyze_path, &plain);
+    for bad in [
+        json!({"comment": {"text": "  "}, "requestedAttributes": all_attributes()}),
+        json!({"comment": {"text": "x"}, "languages": ["fr"], "requestedAttributes": all_attributes()}),
+        json!({"comment": {"text": "x"}, "requestedAttributes": {"TOXICITY": {}}}),
+        json!({"comment": {"text": "x"}, "requestedAttributes": all_attributes(), "bogus": 1}),
+    ] {
+        let r = analyze(&app, &bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert_documented(&doc, "POST", analyze_path, &r);
+    }
+    let suggest_path = "/v1alpha1/comments:suggestscore";
+    let r = app
+        .post_json(
+            suggest_path,
+            &json!({"comment": {"text": "x"}, "clientToken": "t-2",
+                    "attributeScores": {"STANCE_NEUTRAL": {"summaryScore": {"value": 0.5}}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_documented(&doc, "POST", suggest_path, &r);
+    let r = app
+        .post_json(suggest_path, &json!({"comment": {"text": ""}}))
+        .await;
+    assert_documented(&doc, "POST", suggest_path, &r);
+    let r = app.get(analyze_path).await;
+    assert_eq!(r.status, 405);
+    assert_documented(&doc, "POST", analyze_path, &r);
+    for path in [
+        "/$discovery/rest",
+        "/discovery/v1/apis/commentanalyzer/v1alpha1/rest",
+    ] {
+        let r = app.get(&format!("{path}?version=v1alpha1")).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_documented(&doc, "GET", path, &r);
+    }
+    let r = app.get("/$discovery/rest?version=v9").await;
+    assert_eq!(r.status, 404);
+    assert_documented(&doc, "GET", "/$discovery/rest", &r);
+
+    // Open Inference Protocol: health, metadata, readiness, inference.
+    let (name, version) = (&meta.name, &meta.version);
+    let gets = [
+        ("/v2".to_string(), "/v2", 200),
+        ("/v2/health/live".into(), "/v2/health/live", 200),
+        ("/v2/health/ready".into(), "/v2/health/ready", 200),
+        (format!("/v2/models/{name}"), "/v2/models/{name}", 200),
+        (
+            format!("/v2/models/{name}/versions/{version}"),
+            "/v2/models/{name}/versions/{version}",
+            200,
+        ),
+        (
+            format!("/v2/models/{name}/ready"),
+            "/v2/models/{name}/ready",
+            200,
+        ),
+        (
+            format!("/v2/models/{name}/versions/{version}/ready"),
+            "/v2/models/{name}/versions/{version}/ready",
+            200,
+        ),
+        ("/v2/models/no-such-model".into(), "/v2/models/{name}", 404),
+        (
+            format!("/v2/models/{name}/versions/0.0.0-nope"),
+            "/v2/models/{name}/versions/{version}",
+            404,
+        ),
+    ];
+    for (url, template, status) in gets {
+        let r = app.get(&url).await;
+        assert_eq!(r.status, status, "{url}: {}", r.text());
+        assert_documented(&doc, "GET", template, &r);
+    }
+    let infer = format!("/v2/models/{name}/infer");
+    let infer_versioned = format!("/v2/models/{name}/versions/{version}/infer");
+    let bodies = [
+        infer_body(json!([2]), json!([UNICODE_TEXT, "ICE detainers"])),
+        infer_body(json!([2, 1]), json!([["Sanctuary"], ["The board meets."]])),
+        json!({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["x"]}],
+               "outputs": [{"name": "probabilities"}]}),
+    ];
+    for body in &bodies {
+        let r = app.post_json(&infer, body).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+        assert_documented(&doc, "POST", "/v2/models/{name}/infer", &r);
+    }
+    let r = app.post_json(&infer_versioned, &bodies[0]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_documented(
+        &doc,
+        "POST",
+        "/v2/models/{name}/versions/{version}/infer",
+        &r,
+    );
+    let r = app
+        .post_json(&infer, &infer_body(json!([2]), json!(["a"])))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_documented(&doc, "POST", "/v2/models/{name}/infer", &r);
+    let r = app
+        .post_json("/v2/models/no-such-model/infer", &bodies[0])
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_documented(&doc, "POST", "/v2/models/{name}/infer", &r);
+    let infer_op = &doc["paths"]["/v2/models/{name}/infer"]["post"];
+    assert!(infer_op["requestBody"]["content"]["application/json"]["schema"].is_object());
+    let description = infer_op["description"].as_str().unwrap_or_default();
+    for needle in [
+        "Inference-Header-Content-Length",
+        "application/octet-stream",
+    ] {
+        assert!(description.contains(needle), "infer mentions {needle}");
+    }
+
+    // With keys on: 401 (no key, unknown key) and 429 in each envelope.
+    let (keyed, _dir) = keyed_app().await;
+    let persp =
+        json!({"comment": {"text": "sanctuary"}, "requestedAttributes": {"STANCE_NEUTRAL": {}}});
+    let infer_one = infer_body(json!([1]), json!(["sanctuary"]));
+    for q in ["", "?key=wrong-key-0123456789"] {
+        let r = keyed.post_json(&format!("{analyze_path}{q}"), &persp).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert_documented(&doc, "POST", analyze_path, &r);
+        let r = keyed.post_json(&format!("{infer}{q}"), &infer_one).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert_documented(&doc, "POST", "/v2/models/{name}/infer", &r);
+    }
+    let slow = format!("?key={SLOW_KEY}");
+    let r = keyed
+        .post_json(&format!("{analyze_path}{slow}"), &persp)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = keyed
+        .post_json(&format!("{analyze_path}{slow}"), &persp)
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_documented(&doc, "POST", analyze_path, &r);
+    let r = keyed.post_json(&format!("{infer}{slow}"), &infer_one).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_documented(&doc, "POST", "/v2/models/{name}/infer", &r);
+    // The /v1 scoring endpoints are guarded too, in the service's own envelope.
+    let score = json!({"text": "sanctuary"});
+    for q in ["", "?key=wrong-key-0123456789"] {
+        let r = keyed.post_json(&format!("/v1/score{q}"), &score).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert_documented(&doc, "POST", "/v1/score", &r);
+    }
+    let r = keyed.post_json(&format!("/v1/score{slow}"), &score).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_documented(&doc, "POST", "/v1/score", &r);
+}

@@ -15,6 +15,8 @@ mod artifact;
 mod parity;
 // `stance score`: formats, compression, bad records, order, resume, shards.
 mod cli_score;
+// The JSON Schema subset checked against the OpenAPI document.
+mod schema;
 // HTTP service: endpoints, errors, reload, concurrency.
 mod api;
 // Perspective and Open Inference Protocol endpoints, API keys.

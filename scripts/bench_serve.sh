@@ -219,24 +219,27 @@ peak() { # NAME PORT KB RUN -> $WORK/peak-NAME-KBk-rRUN.json
   say "peak $1 $3 KB: $(cat "$out.json")"
 }
 rps_of() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"]/(r["duration_us"]/1e6))' "$1"; }
+open_loop() { # OUT RATE URL [OHA ARGS...]: oha at a fixed rate -> OUT.json
+  local out="$1" rate="$2" url="$3"
+  shift 3
+  timeout $((FIXED_DURATION + 60)) "${CLI[@]}" "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$rate" \
+    --latency-correction --no-tui --output-format json "$@" "$url" > "$out.json" 2> "$out.err" \
+    || { cat "$out.err" >&2; die "oha failed against $url"; }
+}
+p99_of() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$1"; }
 fixed() { # NAME PORT KB RATE RUN -> $WORK/fixed-NAME-KBk-rRUN.json
   local out="$WORK/fixed-$1-$3k-r$5"
   echo "$(load1)" > "$out.load"
   date +%s.%N > "$out.start"
-  timeout $((FIXED_DURATION + 60)) "${CLI[@]}" "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$4" --latency-correction \
-    --no-tui --output-format json -m POST -H 'Content-Type: application/json' -D "$WORK/body-$3k.json" \
-    "http://127.0.0.1:$2/v1/score" > "$out.json" 2> "$out.err" \
-    || { cat "$out.err" >&2; die "oha failed against $1 ($3 KB)"; }
+  open_loop "$out" "$4" "http://127.0.0.1:$2/v1/score" \
+    -m POST -H 'Content-Type: application/json' -D "$WORK/body-$3k.json"
   date +%s.%N > "$out.end"
-  say "fixed $1 $3 KB at $4 req/s: p99 $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$out.json") ms"
+  say "fixed $1 $3 KB at $4 req/s: p99 $(p99_of "$out.json") ms"
 }
-
 control() { # PORT KB RATE RUN -> $WORK/control-stance-KBk-rRUN.json
   local out="$WORK/control-stance-$2k-r$4"
-  timeout $((FIXED_DURATION + 60)) "${CLI[@]}" "$OHA" -z "${FIXED_DURATION}s" -c "$CONNECTIONS" -q "$3" --latency-correction \
-    --no-tui --output-format json "http://127.0.0.1:$1/healthz" > "$out.json" 2> "$out.err" \
-    || { cat "$out.err" >&2; die "oha failed against /healthz"; }
-  say "control GET /healthz at $3 req/s: p99 $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["latencyPercentiles"]["p99"]*1e3, 2))' "$out.json") ms"
+  open_loop "$out" "$3" "http://127.0.0.1:$1/healthz"
+  say "control GET /healthz at $3 req/s: p99 $(p99_of "$out.json") ms"
 }
 
 half() { python3 -c "print(max(1, round($(rps_of "$1") / 2)))"; }

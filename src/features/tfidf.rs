@@ -132,25 +132,28 @@ struct ChunkCounts {
     total: Vec<u64>,
 }
 
-/// Id of `key` in `ids`, adding it (and pushing it to `list`) if new.
-fn intern<K, Q>(ids: &mut FastMap<K, u32>, list: &mut Vec<K>, key: &Q) -> u32
+/// Id of `key` in `ids`; if new, `owned()` is added to `ids` and `list`.
+fn intern<K, Q>(
+    ids: &mut FastMap<K, u32>,
+    list: &mut Vec<K>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+) -> u32
 where
-    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq + Clone + for<'k> From<&'k Q>,
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq + Clone,
     Q: std::hash::Hash + Eq + ?Sized,
 {
     if let Some(&id) = ids.get(key) {
         return id;
     }
     let id = list.len() as u32;
-    let owned = K::from(key);
+    let owned = owned();
     ids.insert(owned.clone(), id);
     list.push(owned);
     id
 }
 
 fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
-    let config = analyzer.config();
-    let (min_n, max_n) = (config.ngram_min, config.ngram_max);
     let mut word_ids: FastMap<Arc<str>, u32> = FastMap::default();
     let mut words: Vec<Arc<str>> = Vec::new();
     let mut term_ids: FastMap<Box<[u32]>, u32> = FastMap::default();
@@ -160,25 +163,16 @@ fn count_chunk(analyzer: &Analyzer, docs: &[&str]) -> ChunkCounts {
     for doc in docs {
         analyzer.tokens_into(doc, &mut tokens);
         sequence.clear();
-        for token in &tokens {
-            let id = match word_ids.get(&*token.text) {
-                Some(&id) => id,
-                None => {
-                    let id = words.len() as u32;
-                    word_ids.insert(token.text.clone(), id);
-                    words.push(token.text.clone());
-                    id
-                }
-            };
-            sequence.push(id);
-        }
-        // The same n-grams, in the same order, as `Analyzer::for_each_term`.
+        sequence.extend(
+            tokens
+                .iter()
+                .map(|t| intern(&mut word_ids, &mut words, &*t.text, || t.text.clone())),
+        );
         let mut row: Vec<u32> = Vec::new();
-        for n in min_n..=max_n {
-            for window in sequence.windows(n) {
-                row.push(intern(&mut term_ids, &mut terms, window));
-            }
-        }
+        analyzer.for_each_ngram(sequence.len(), |first, last| {
+            let window = &sequence[first..=last];
+            row.push(intern(&mut term_ids, &mut terms, window, || window.into()));
+        });
         rows.push(run_length(row));
     }
     let mut df = vec![0u32; terms.len()];
@@ -253,7 +247,7 @@ impl ValidTfidfParams {
             let word_map: Vec<u32> = chunk
                 .words
                 .iter()
-                .map(|w| intern(&mut word_ids, &mut words, &**w))
+                .map(|w| intern(&mut word_ids, &mut words, &**w, || w.clone()))
                 .collect();
             let map: Vec<u32> = chunk
                 .terms
@@ -262,7 +256,9 @@ impl ValidTfidfParams {
                 .map(|(t, (&d, &n))| {
                     sequence.clear();
                     sequence.extend(t.iter().map(|&w| word_map[w as usize]));
-                    let g = intern(&mut term_ids, &mut terms, sequence.as_slice()) as usize;
+                    let g = intern(&mut term_ids, &mut terms, sequence.as_slice(), || {
+                        sequence.as_slice().into()
+                    }) as usize;
                     if g == df.len() {
                         df.push(0);
                         total.push(0);

@@ -227,33 +227,41 @@ impl Analyzer {
         out
     }
 
-    /// Calls `f(term, first, last)` for every word n-gram of `tokens` in the
-    /// configured range, where `first..=last` are the token indices it spans.
-    /// N-grams join tokens with one space; `buf` is reused scratch space.
+    /// Calls `f(first, last)` for every word n-gram of a text of `n_tokens`
+    /// tokens, in the configured range and in generation order (all
+    /// n-grams of the shortest length first): `first..=last` are the token
+    /// indices it spans. The one place that says which n-grams a text has.
+    pub fn for_each_ngram(&self, n_tokens: usize, mut f: impl FnMut(usize, usize)) {
+        for n in self.config.ngram_min..=self.config.ngram_max {
+            for first in 0..(n_tokens + 1).saturating_sub(n) {
+                f(first, first + n - 1);
+            }
+        }
+    }
+
+    /// Calls `f(term, first, last)` for every word n-gram of `tokens` (see
+    /// [`for_each_ngram`](Self::for_each_ngram)). N-grams join tokens with
+    /// one space; `buf` is reused scratch space.
     pub fn for_each_term(
         &self,
         tokens: &[Token],
         buf: &mut String,
         mut f: impl FnMut(&str, usize, usize),
     ) {
-        for n in self.config.ngram_min..=self.config.ngram_max {
-            if n == 1 {
-                for (i, t) in tokens.iter().enumerate() {
-                    f(&t.text, i, i);
-                }
-                continue;
+        self.for_each_ngram(tokens.len(), |first, last| {
+            if first == last {
+                f(&tokens[first].text, first, last);
+                return;
             }
-            for (i, window) in tokens.windows(n).enumerate() {
-                buf.clear();
-                for (k, t) in window.iter().enumerate() {
-                    if k > 0 {
-                        buf.push(' ');
-                    }
-                    buf.push_str(&t.text);
+            buf.clear();
+            for (k, t) in tokens[first..=last].iter().enumerate() {
+                if k > 0 {
+                    buf.push(' ');
                 }
-                f(buf, i, i + n - 1);
+                buf.push_str(&t.text);
             }
-        }
+            f(buf, first, last);
+        });
     }
 
     /// All terms (n-grams) of `text`, in generation order.

@@ -35,7 +35,7 @@ bench_setup() {
   fi
   cat "${SOURCES[@]}" > "$WORK/train.jsonl"
   say "training both models on $(wc -l < "$WORK/train.jsonl") paragraphs (C=$C)"
-  "$STANCE" train --data "$WORK/train.jsonl" --out "$WORK/stance-model.json" --cv 0 --c "$C" \
+  "$STANCE" train --data "$WORK/train.jsonl" --out "$WORK/stance-model.json" --force --cv 0 --c "$C" \
     > "$WORK/stance-train.log" 2>&1 || { cat "$WORK/stance-train.log" >&2; die "stance train failed"; }
   "$PY" "$ROOT/scripts/reference_service.py" train --data "$WORK/train.jsonl" \
     --out "$WORK/ref-model.joblib" --c "$C" 2> "$WORK/ref-train.log" \

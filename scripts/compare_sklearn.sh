@@ -131,7 +131,7 @@ run_set() {
   rm -rf "$dir"
   mkdir -p "$dir"
   local model="$dir/model.json"
-  local args=(--data "$train" --out "$model" --cv 0 --c "$C" --ngrams "$NGRAMS"
+  local args=(--data "$train" --out "$model" --force --cv 0 --c "$C" --ngrams "$NGRAMS"
     --min-df "$MIN_DF" --max-df "$MAX_DF" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER")
   [ -n "$MAX_FEATURES" ] && args+=(--max-features "$MAX_FEATURES")
   for r in $(seq 1 "$REPEAT"); do

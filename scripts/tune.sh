@@ -15,7 +15,7 @@ results=()
 for ngrams in 1..1 1..2 1..3; do
   for min_df in 1 2 3; do
     for c in 1 3 10 30 100; do
-      out=$("$bin" train --data "$data" --out "$tmp/m.json" --cv 5 --seed 42 \
+      out=$("$bin" train --data "$data" --out "$tmp/m.json" --force --cv 5 --seed 42 \
         --c "$c" --min-df "$min_df" --ngrams "$ngrams" 2>/dev/null | grep 'cross-validation')
       score=$(sed -E 's/.*macro-F1 ([0-9.]+) ± ([0-9.]+).*/\1 \2/' <<<"$out")
       results+=("$score ngrams=$ngrams min_df=$min_df C=$c")

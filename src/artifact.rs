@@ -31,10 +31,16 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Where a model came from: data, parameters, metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
-    /// Path of the training file as given to `stance train`.
+    /// Path of the training file as given to `stance train` (several
+    /// files: `a.jsonl + b.jsonl:0.3`).
     pub training_file: String,
-    /// SHA-256 of the training file's bytes.
+    /// SHA-256 of the training file's bytes (several files: the digest
+    /// described at [`crate::dataset::read_sources`]).
     pub training_sha256: String,
+    /// Every training file with its SHA-256, weight and example count
+    /// (empty in models written before multi-file training).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training_files: Vec<crate::dataset::SourceSummary>,
     /// Number of training examples.
     pub n_examples: usize,
     /// Training examples per label.

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", stance::cli::error_message(&err));
             ExitCode::from(2)
         }
     }

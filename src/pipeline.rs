@@ -411,6 +411,7 @@ mod tests {
             provenance: Provenance {
                 training_file: String::new(),
                 training_sha256: String::new(),
+                training_files: Vec::new(),
                 n_examples: rows.len(),
                 examples_per_label: Default::default(),
                 seed: 0,

@@ -20,6 +20,8 @@ pub const DEFAULT_C: f64 = 10.0;
 pub const DEFAULT_MIN_DF: usize = 2;
 /// Optimiser iteration cap of the shipped model.
 pub const DEFAULT_MAX_ITER: u64 = 1000;
+/// Negation scope of the shipped model's analyzer (tokens marked after a cue).
+pub const DEFAULT_NEGATION_SCOPE: usize = 0;
 /// Cross-validation folds.
 pub const DEFAULT_CV_FOLDS: usize = 5;
 /// Seed of the cross-validation folds.
@@ -31,7 +33,7 @@ pub const DEFAULT_SEED: u64 = 42;
 pub struct TrainParams {
     /// Model name (default `sanctuary`).
     pub name: String,
-    /// Model semantic version (default `1.0.0`).
+    /// Model semantic version (default `0.1.0`).
     pub version: String,
     /// Text analysis.
     pub analyzer: AnalyzerConfig,
@@ -49,8 +51,11 @@ impl Default for TrainParams {
     fn default() -> Self {
         Self {
             name: "sanctuary".into(),
-            version: "1.0.0".into(),
-            analyzer: AnalyzerConfig::default(),
+            version: "0.1.0".into(),
+            analyzer: AnalyzerConfig {
+                negation_scope: DEFAULT_NEGATION_SCOPE,
+                ..AnalyzerConfig::default()
+            },
             tfidf: TfidfParams {
                 min_df: DEFAULT_MIN_DF,
                 ..TfidfParams::default()
@@ -262,6 +267,7 @@ fn placeholder_meta(params: &TrainParams, data: &Dataset) -> ModelMeta {
         provenance: Provenance {
             training_file: data.path.display().to_string(),
             training_sha256: data.sha256.clone(),
+            training_files: data.sources.clone(),
             n_examples: data.examples.len(),
             examples_per_label: BTreeMap::new(),
             seed: params.seed,
@@ -301,6 +307,7 @@ mod tests {
                 })
                 .collect(),
             warnings: Vec::new(),
+            sources: Vec::new(),
         }
     }
 

@@ -60,8 +60,47 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The message of an error and its causes, joined by `: `, each cause printed
+/// once: a cause whose text the message already ends with (a typed error
+/// that shows its source, as `{path}: {source}` does) is skipped.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Loads a model, naming the file on failure.
 pub(crate) fn load_model(path: &std::path::Path) -> anyhow::Result<crate::StanceModel> {
     use anyhow::Context;
     crate::artifact::load(path).context("cannot load model")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_prints_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let typed = crate::dataset::DatasetError::Io {
+            path: "nope.jsonl".into(),
+            source: io,
+        };
+        let err = anyhow::Error::new(typed).context("cannot read data");
+        assert_eq!(
+            error_message(&err),
+            "cannot read data: nope.jsonl: No such file"
+        );
+        let plain = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(error_message(&plain), "top: middle: root");
+    }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
+use crate::dataset::DataSource;
 use crate::model::ClassWeight;
 use crate::train::{train, Progress, TrainParams};
 
@@ -22,12 +23,18 @@ pub enum ClassWeightArg {
 /// Arguments of `stance train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Labeled training file: JSONL (`text`, `label`) or CSV with a header.
+    /// Labeled training file: JSONL (`text`, `label`) or CSV with a header,
+    /// optionally .gz/.zst. Repeat for several files; `FILE:WEIGHT`
+    /// multiplies the weight of every example of that file (default 1).
+    #[arg(long, required = true, value_name = "FILE[:WEIGHT]")]
+    pub data: Vec<DataSource>,
+    /// Where to write the model (default: `<first data file's stem>.model.json`
+    /// beside it); the report goes beside the model as `<stem>.report.json`.
     #[arg(long)]
-    pub data: PathBuf,
-    /// Where to write the model; the report goes beside it as `<stem>.report.json`.
-    #[arg(long, default_value = crate::DEFAULT_MODEL_PATH)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing model file.
+    #[arg(long)]
+    pub force: bool,
     /// Cross-validation folds (0 skips cross-validation).
     #[arg(long, default_value_t = crate::train::DEFAULT_CV_FOLDS)]
     pub cv: usize,
@@ -37,6 +44,10 @@ pub struct TrainArgs {
     /// Word n-gram range, `A..B` (inclusive).
     #[arg(long, default_value = "1..2")]
     pub ngrams: String,
+    /// Mark this many tokens after a negation cue (not, no, never, without,
+    /// n't...) as negated, within the clause; 0 marks none.
+    #[arg(long, default_value_t = crate::train::DEFAULT_NEGATION_SCOPE)]
+    pub negation_scope: usize,
     /// Minimum document frequency of a term.
     #[arg(long, default_value_t = crate::train::DEFAULT_MIN_DF)]
     pub min_df: usize,
@@ -55,11 +66,15 @@ pub struct TrainArgs {
     /// Maximum optimiser iterations.
     #[arg(long, default_value_t = crate::train::DEFAULT_MAX_ITER)]
     pub max_iter: u64,
-    /// Model name.
-    #[arg(long, default_value = "sanctuary")]
-    pub name: String,
-    /// Model semantic version.
-    #[arg(long = "model-version", default_value = "1.0.0")]
+    /// Model name recorded in the file (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model semantic version recorded in the file.
+    #[arg(
+        long = "version",
+        visible_alias = "model-version",
+        default_value = "0.1.0"
+    )]
     pub model_version: String,
 }
 
@@ -80,16 +95,55 @@ pub(crate) fn parse_ngrams(s: &str) -> anyhow::Result<(usize, usize)> {
 }
 
 impl TrainArgs {
+    /// Where the model goes: `--out`, or `<stem>.model.json` beside the
+    /// first data file.
+    pub fn out_path(&self) -> PathBuf {
+        if let Some(out) = &self.out {
+            return out.clone();
+        }
+        let first = self.data.first().map(|d| d.path.as_path());
+        let first = first.unwrap_or(std::path::Path::new("model"));
+        let mut stem = first
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        for ext in [".gz", ".zst", ".zstd", ".jsonl", ".ndjson", ".json", ".csv"] {
+            if let Some(s) = stem.strip_suffix(ext) {
+                stem = s.to_string();
+            }
+        }
+        first.with_file_name(format!("{stem}.model.json"))
+    }
+
+    /// The model name: `--name`, or the output file's stem without `.model`.
+    pub fn model_name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let out = self.out_path();
+        let stem = out
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = stem.strip_suffix(".model").unwrap_or(&stem).to_string();
+        if stem.is_empty() {
+            "model".into()
+        } else {
+            stem
+        }
+    }
+
     /// The training parameters these arguments describe.
     pub fn params(&self) -> anyhow::Result<TrainParams> {
         let mut p = TrainParams {
-            name: self.name.clone(),
+            name: self.model_name(),
             version: self.model_version.clone(),
             cv_folds: self.cv,
             seed: self.seed,
             ..TrainParams::default()
         };
         (p.analyzer.ngram_min, p.analyzer.ngram_max) = parse_ngrams(&self.ngrams)?;
+        p.analyzer.negation_scope = self.negation_scope;
         p.tfidf.min_df = self.min_df;
         p.tfidf.max_df = self.max_df;
         p.tfidf.max_features = self.max_features;
@@ -114,20 +168,27 @@ pub fn report_path(model: &std::path::Path) -> PathBuf {
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let params = args.params()?;
-    let data = crate::dataset::read_labeled(&args.data).context("cannot read training data")?;
-    for w in &data.warnings {
-        eprintln!("warning: {w}");
-    }
-    if args.out.is_dir() {
+    let out_path = args.out_path();
+    if out_path.is_dir() {
         bail!(
             "--out {} is a directory; give a file path",
-            args.out.display()
+            out_path.display()
         );
+    }
+    if out_path.exists() && !args.force {
+        bail!(
+            "{} already exists; pass --force to overwrite it, or choose another --out",
+            out_path.display()
+        );
+    }
+    let data = crate::dataset::read_sources(&args.data).context("cannot read training data")?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
     }
     eprintln!(
         "training on {} examples from {}",
         data.examples.len(),
-        args.data.display()
+        data.path.display()
     );
     let started = std::time::Instant::now();
     let trained = train(&params, &data, |p| match p {
@@ -147,7 +208,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let checksum =
-        crate::artifact::save(&trained.model, &args.out).context("cannot write model")?;
+        crate::artifact::save(&trained.model, &out_path).context("cannot write model")?;
 
     let mut out = std::io::stdout().lock();
     if let Some(cv) = &trained.cv {
@@ -159,10 +220,11 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         write!(out, "{}", cv.pooled.to_table())?;
     }
     let report = serde_json::json!({
-        "model": args.out.display().to_string(),
+        "model": out_path.display().to_string(),
         "model_id": trained.model.id(),
         "checksum": checksum,
-        "training_file": args.data.display().to_string(),
+        "training_file": data.path.display().to_string(),
+        "training_files": data.sources,
         "n_examples": data.examples.len(),
         "features": trained.model.tfidf().n_features(),
         "fit": info,
@@ -170,13 +232,13 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "params": params,
         "seconds": started.elapsed().as_secs_f64(),
     });
-    let rp = report_path(&args.out);
+    let rp = report_path(&out_path);
     std::fs::write(&rp, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write report {}", rp.display()))?;
     writeln!(
         out,
         "wrote {} ({}, {} features, {} iterations{}) and {}",
-        args.out.display(),
+        out_path.display(),
         trained.model.id(),
         trained.model.tfidf().n_features(),
         info.iterations,
@@ -207,6 +269,46 @@ mod tests {
         let lib = TrainParams::default();
         from_cli.name = lib.name.clone();
         assert_eq!(from_cli, lib);
+    }
+
+    #[test]
+    fn model_path_and_name_default_to_the_data_file_never_the_shipped_model() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            a: TrainArgs,
+        }
+        let parse = |args: &[&str]| T::try_parse_from(args).unwrap().a;
+        let a = parse(&["t", "--data", "dir/mine.jsonl.gz", "--data", "b.csv:0.5"]);
+        assert_eq!(a.out_path(), PathBuf::from("dir/mine.model.json"));
+        assert_eq!(a.model_name(), "mine");
+        assert_eq!(a.data[1].weight, 0.5);
+        let a = parse(&[
+            "t",
+            "--data",
+            "x.jsonl",
+            "--out",
+            "m/v9.json",
+            "--version",
+            "9.1.0",
+        ]);
+        assert_eq!(
+            (a.model_name().as_str(), a.model_version.as_str()),
+            ("v9", "9.1.0")
+        );
+        let a = parse(&[
+            "t",
+            "--data",
+            "x.jsonl",
+            "--name",
+            "n",
+            "--model-version",
+            "2.0.0",
+        ]);
+        assert_eq!(a.params().unwrap().name, "n");
+        assert_eq!(a.params().unwrap().version, "2.0.0");
+        assert!(T::try_parse_from(["t"]).is_err(), "--data is required");
     }
 
     #[test]

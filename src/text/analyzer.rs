@@ -196,6 +196,7 @@ impl Analyzer {
                 });
             }
         });
+        super::negation::mark_scopes(text, out, self.config.negation_scope);
     }
 
     /// What one word becomes: lowercased, apostrophes folded, numbers

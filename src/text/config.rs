@@ -48,6 +48,11 @@ pub struct AnalyzerConfig {
     pub ngram_min: usize,
     /// Largest word n-gram (default 2).
     pub ngram_max: usize,
+    /// Tokens after a negation cue (not, no, never, without, n't...) marked
+    /// `neg_` up to the end of the clause; 0 marks none. Model files written
+    /// before this setting existed read as 0.
+    #[serde(default)]
+    pub negation_scope: usize,
 }
 
 impl Default for AnalyzerConfig {
@@ -59,6 +64,7 @@ impl Default for AnalyzerConfig {
             stemmer: Some("english".to_string()),
             ngram_min: 1,
             ngram_max: 2,
+            negation_scope: 0,
         }
     }
 }

@@ -40,6 +40,7 @@ fn model(ex: &[Example]) -> StanceModel {
         provenance: stance::artifact::Provenance {
             training_file: String::new(),
             training_sha256: String::new(),
+            training_files: Vec::new(),
             n_examples: ex.len(),
             examples_per_label: Default::default(),
             seed: 0,

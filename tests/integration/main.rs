@@ -7,6 +7,8 @@ mod helpers;
 mod cli_train;
 // The shipped training data: the codebook's rules, checked line by line.
 mod training_data;
+// The training corpus as a whole: topic words, minimal pairs, registers.
+mod corpus_balance;
 // The learner against linfa-logistic on small dense problems.
 mod oracle_linfa;
 // The model file: round trip, exact shape, corruption and version checks.

@@ -196,6 +196,63 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Records where the line ends are in the bytes passing through it, so that
+/// the line a CSV record starts on can be found from its byte offset. The
+/// csv crate's `Position::line` is one short after every CRLF line end
+/// (BurntSushi/rust-csv#395): its byte offsets are right, its line count
+/// is not.
+#[derive(Debug)]
+pub struct LineIndexReader<R> {
+    inner: R,
+    offset: u64,
+    table: std::rc::Rc<std::cell::RefCell<LineTable>>,
+}
+
+/// Line ends seen by a [`LineIndexReader`] and not yet passed by a query.
+#[derive(Debug, Default)]
+pub struct LineTable {
+    passed: u64,
+    ahead: std::collections::VecDeque<u64>,
+}
+
+impl LineTable {
+    /// The 1-based line of the byte at `offset`. Queries must not go
+    /// backwards. A line end at `offset` itself counts as passed: after
+    /// CRLF the csv parser starts the next record on the `\n`.
+    pub fn line_at(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&p| p <= offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R> LineIndexReader<R> {
+    /// Wraps `inner`; the returned table answers line queries.
+    pub fn new(inner: R) -> (Self, std::rc::Rc<std::cell::RefCell<LineTable>>) {
+        let table = std::rc::Rc::new(std::cell::RefCell::new(LineTable::default()));
+        let reader = Self {
+            inner,
+            offset: 0,
+            table: table.clone(),
+        };
+        (reader, table)
+    }
+}
+
+impl<R: Read> Read for LineIndexReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut table = self.table.borrow_mut();
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            table.ahead.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 fn extension(path: &Path) -> Option<String> {
     path.extension()
         .and_then(|e| e.to_str())
@@ -258,6 +315,30 @@ mod tests {
             err.to_string(),
             "unknown format \"xml\" (expected jsonl or csv)"
         );
+    }
+
+    #[test]
+    fn line_index_finds_record_lines_whatever_the_line_ends() {
+        use std::io::Read as _;
+        // Lines: 1 header (CRLF), 2 a (LF), 3-4 b (quoted CRLF inside), 5 c.
+        let text = b"id,text\r\na,x\nb,\"y\r\nz\"\r\nc,w\n";
+        let (reader, table) = LineIndexReader::new(&text[..]);
+        let mut rdr = csv::ReaderBuilder::new().from_reader(reader);
+        let mut rec = csv::ByteRecord::new();
+        let mut got = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            let byte = rec.position().unwrap().byte();
+            got.push((rec[0].to_vec(), table.borrow_mut().line_at(byte)));
+        }
+        let want: Vec<(Vec<u8>, u64)> = [("a", 2), ("b", 3), ("c", 5)]
+            .iter()
+            .map(|(id, l)| (id.as_bytes().to_vec(), *l))
+            .collect();
+        assert_eq!(got, want);
+        let (mut r, _) = LineIndexReader::new(&b"abc"[..]);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "abc");
     }
 
     #[test]

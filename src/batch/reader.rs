@@ -296,6 +296,7 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
         name: &str,
         decoded: Box<dyn Read + Send>,
     ) -> Result<(), Halt> {
+        let (decoded, lines) = formats::LineIndexReader::new(decoded);
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -344,7 +345,9 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
                     let pos = rdr.position().byte();
                     let bytes = (pos - consumed) as usize;
                     consumed = pos;
-                    let line = rec.position().map_or(0, |p| p.line());
+                    let line = rec
+                        .position()
+                        .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
                     let source = || format!("{name}:{line}");
                     if rec.len() != width {
                         let id = id_col
@@ -363,7 +366,9 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
                 }
                 Err(e) if e.is_io_error() => return Err(fatal(e)),
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = e
+                        .position()
+                        .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
                     let message = format!("invalid CSV: {e}");
                     self.offer(
                         0,

@@ -605,3 +605,32 @@ fn paragraphs_explanations_and_csv_output_match_the_library() {
         assert_eq!(&row[col("model_checksum")], model.checksum(), "csv {id}");
     }
 }
+
+// See: issue 15 (CRLF line ends gave every CSV row the line before its own).
+#[test]
+fn csv_sources_name_the_line_each_row_starts_on_whatever_the_line_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body, want) in [
+        ("lf.csv", "id,text\na,ICE out\nb,ICE in\n", vec![2, 3]),
+        (
+            "crlf.csv",
+            "id,text\r\na,ICE out\r\nb,ICE in\r\n",
+            vec![2, 3],
+        ),
+        (
+            "mixed.csv",
+            "id,text\r\na,ICE out\nb,\"ICE\r\nin\"\r\nc,x\n",
+            vec![2, 3, 5],
+        ),
+    ] {
+        std::fs::write(dir.path().join(name), body).unwrap();
+        let out = score_in(dir.path(), &["--input", name]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let got: Vec<String> = records(&stdout(&out))
+            .iter()
+            .map(|r| r["source"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let want: Vec<String> = want.iter().map(|l| format!("{name}:{l}")).collect();
+        assert_eq!(got, want, "{name}");
+    }
+}

@@ -52,7 +52,7 @@ with open(sys.argv[1]) as f, open(sys.argv[2], "w") as o:
         if r["split"] == "test":
             o.write(json.dumps({"id": r["id"], "text": r["text"], "label": r["label"]}) + "\n")
 ' "$uvt" "$tmp/uvt_test.jsonl"
-metric() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"{r[\"macro_f1\"]:.3f} {r[\"accuracy\"]:.3f}")'; }
+metric() { python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.3f %.3f" % (r["macro_f1"], r["accuracy"]))'; }
 echo "data: ${data[*]}"
 echo "| candidate | CV macro-F1 | dev macro-F1 | dev accuracy | Us-vs-Them macro-F1 |"
 echo "|---|---:|---:|---:|---:|"

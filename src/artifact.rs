@@ -245,6 +245,31 @@ pub fn load(path: &Path) -> Result<StanceModel, ArtifactError> {
     from_bytes(&bytes, path)
 }
 
+/// The shipped model ([`crate::DEFAULT_MODEL_PATH`]) as built into the
+/// binary; `build.rs` checked its checksum at build time.
+pub const EMBEDDED_MODEL: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/",
+    env!("STANCE_SHIPPED_MODEL")
+));
+
+/// How the built-in model is named in messages.
+pub const EMBEDDED_MODEL_NAME: &str = concat!("built-in ", env!("STANCE_SHIPPED_MODEL"));
+
+/// Loads the model built into the binary (the shipped model), so commands
+/// work from any directory without a model file.
+pub fn load_embedded() -> Result<StanceModel, ArtifactError> {
+    from_bytes(EMBEDDED_MODEL, Path::new(EMBEDDED_MODEL_NAME))
+}
+
+/// Loads the model at `path`, or the built-in one when `path` is `None`.
+pub fn load_or_embedded(path: Option<&Path>) -> Result<StanceModel, ArtifactError> {
+    match path {
+        Some(p) => load(p),
+        None => load_embedded(),
+    }
+}
+
 /// Parses and checks model bytes; `path` names the source in errors.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StanceModel, ArtifactError> {
     let p = || path.to_path_buf();

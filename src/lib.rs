@@ -41,4 +41,4 @@ pub use label::{Label, Probabilities};
 pub use pipeline::{DocumentOptions, DocumentScore, StanceModel};
 
 /// Default location of the shipped model, relative to the project root.
-pub const DEFAULT_MODEL_PATH: &str = "models/sanctuary-v1.json";
+pub const DEFAULT_MODEL_PATH: &str = env!("STANCE_SHIPPED_MODEL");

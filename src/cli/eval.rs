@@ -14,9 +14,9 @@ use crate::label::Label;
 /// Arguments of `stance eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Model file.
-    #[arg(long, env = "STANCE_MODEL", default_value = crate::DEFAULT_MODEL_PATH)]
-    pub model: PathBuf,
+    /// Model file (default: the shipped model, built into the binary).
+    #[arg(long, env = "STANCE_MODEL")]
+    pub model: Option<PathBuf>,
     /// Labeled file: JSONL (`text`, `label`) or CSV with a header.
     #[arg(long)]
     pub data: PathBuf,
@@ -26,7 +26,7 @@ pub struct EvalArgs {
 }
 
 pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = super::load_model(&args.model)?;
+    let model = super::load_model(args.model.as_deref())?;
     let data = crate::dataset::read_labeled(&args.data).context("cannot read evaluation data")?;
     for w in &data.warnings {
         eprintln!("warning: {w}");

@@ -78,10 +78,11 @@ pub fn error_message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Loads a model, naming the file on failure.
-pub(crate) fn load_model(path: &std::path::Path) -> anyhow::Result<crate::StanceModel> {
+/// Loads the model at `path`, or the built-in shipped model when `path` is
+/// `None`, naming the source on failure.
+pub(crate) fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<crate::StanceModel> {
     use anyhow::Context;
-    crate::artifact::load(path).context("cannot load model")
+    crate::artifact::load_or_embedded(path).context("cannot load model")
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use clap::Args;
 /// Arguments of `stance predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Model file.
-    #[arg(long, env = "STANCE_MODEL", default_value = crate::DEFAULT_MODEL_PATH)]
-    pub model: PathBuf,
+    /// Model file (default: the shipped model, built into the binary).
+    #[arg(long, env = "STANCE_MODEL")]
+    pub model: Option<PathBuf>,
     /// The text, or `-` (or nothing) to read standard input.
     pub text: Option<String>,
     /// Print JSON instead of text.
@@ -43,7 +43,7 @@ pub(super) fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     if text.trim().is_empty() {
         bail!("text is empty");
     }
-    let model = super::load_model(&args.model)?;
+    let model = super::load_model(args.model.as_deref())?;
     let opts = crate::pipeline::DocumentOptions {
         explain: args.explain,
         ..Default::default()

@@ -11,9 +11,9 @@ use crate::batch::{BatchParams, FieldNames, InputFormat, OutputFormat, Shard};
 /// Arguments of `stance score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Model file.
-    #[arg(long, env = "STANCE_MODEL", default_value = crate::DEFAULT_MODEL_PATH)]
-    pub model: PathBuf,
+    /// Model file (default: the shipped model, built into the binary).
+    #[arg(long, env = "STANCE_MODEL")]
+    pub model: Option<PathBuf>,
     /// Inputs, read in order: .jsonl/.ndjson/.json, .csv (with a header), .txt,
     /// each optionally .gz or .zst; a directory of .txt files; `-` for standard input.
     #[arg(long, short, required = true, num_args = 1..)]
@@ -54,7 +54,7 @@ pub struct ScoreArgs {
 }
 
 pub(super) fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let model = super::load_model(&args.model)?;
+    let model = super::load_model(args.model.as_deref())?;
     let params = BatchParams {
         inputs: args.input,
         input_format: args.input_format,

@@ -15,7 +15,7 @@ use crate::server::{load_checked, Application, Settings};
 /// variable, then to the default.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Model file [env: STANCE_MODEL] [default: models/sanctuary-v1.json].
+    /// Model file [env: STANCE_MODEL] [default: the shipped model, built into the binary].
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port [env: STANCE_BIND] [default: 127.0.0.1:8080].
@@ -54,7 +54,7 @@ impl ServeArgs {
     /// Layers these flags over `settings`.
     fn apply(self, mut s: Settings) -> Settings {
         if let Some(v) = self.model {
-            s.model = v;
+            s.model = Some(v);
         }
         if let Some(v) = self.bind {
             s.bind = v;
@@ -93,7 +93,7 @@ impl ServeArgs {
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = args.apply(Settings::from_env()?);
     settings.validate()?;
-    let model = load_checked(&settings.model).context("cannot load model")?;
+    let model = load_checked(settings.model.as_deref()).context("cannot load model")?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, model)?;
         app.run_until_stopped()

@@ -23,7 +23,11 @@ pub struct TokenizeArgs {
 }
 
 pub(super) fn run(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
-    let model = args.model.as_deref().map(super::load_model).transpose()?;
+    let model = args
+        .model
+        .as_deref()
+        .map(|p| super::load_model(Some(p)))
+        .transpose()?;
     let default;
     let analyzer = match &model {
         Some(m) => m.analyzer(),

@@ -43,11 +43,20 @@ pub enum ModelLoadError {
 const PROBE: &str = "The city council voted to keep its sanctuary ordinance.\n\n\
                      The sheriff said the county will honor every ICE detainer.";
 
-/// Loads the model at `path` and checks it can score (blocking: file I/O and parsing).
-pub fn load_checked(path: &Path) -> Result<StanceModel, ModelLoadError> {
-    let model = crate::artifact::load(path)?;
-    self_check(&model, path)?;
+/// Loads the model at `path` (the built-in shipped model when `None`) and
+/// checks it can score (blocking: file I/O and parsing).
+pub fn load_checked(path: Option<&Path>) -> Result<StanceModel, ModelLoadError> {
+    let model = crate::artifact::load_or_embedded(path)?;
+    self_check(&model, &source_name(path))?;
     Ok(model)
+}
+
+/// How a model source is named in messages and logs.
+pub fn source_name(path: Option<&Path>) -> PathBuf {
+    path.map_or_else(
+        || PathBuf::from(crate::artifact::EMBEDDED_MODEL_NAME),
+        Path::to_path_buf,
+    )
 }
 
 /// Scores [`PROBE`] and checks every probability is finite, in [0, 1], and
@@ -135,14 +144,12 @@ pub async fn reload(
     trigger: &'static str,
 ) -> Result<ReloadReport, ReloadFailure> {
     let _guard = state.reload_lock().lock().await;
-    let path = state.settings().model.clone();
-    let loaded = tokio::task::spawn_blocking({
-        let path = path.clone();
-        move || load_checked(&path)
-    })
-    .await
-    .map_err(|e| ModelLoadError::Interrupted(e.to_string()))
-    .and_then(|r| r);
+    let configured = state.settings().model.clone();
+    let path = source_name(configured.as_deref());
+    let loaded = tokio::task::spawn_blocking(move || load_checked(configured.as_deref()))
+        .await
+        .map_err(|e| ModelLoadError::Interrupted(e.to_string()))
+        .and_then(|r| r);
     match loaded {
         Ok(model) => {
             let current = ModelSummary::of(&model);

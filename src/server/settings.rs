@@ -21,9 +21,10 @@ pub const MAX_EXPLAIN_LIMIT: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    /// Model file to serve and to re-read on reload (`STANCE_MODEL`,
-    /// default [`crate::DEFAULT_MODEL_PATH`]).
-    pub model: PathBuf,
+    /// Model file to serve and to re-read on reload (`STANCE_MODEL`;
+    /// default: the shipped model built into the binary,
+    /// [`crate::DEFAULT_MODEL_PATH`] at build time).
+    pub model: Option<PathBuf>,
     /// Address to listen on (`STANCE_BIND`, default `127.0.0.1:8080`; port 0 picks a free port).
     pub bind: String,
     /// Worker threads (`STANCE_WORKERS`, default: the number of CPUs).
@@ -58,7 +59,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            model: PathBuf::from(crate::DEFAULT_MODEL_PATH),
+            model: None,
             bind: "127.0.0.1:8080".to_string(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_body_bytes: 1024 * 1024,
@@ -156,7 +157,7 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.is_empty() || k == "STANCE_ADMIN_TOKEN");
         if let Some(v) = get("STANCE_MODEL") {
-            self.model = PathBuf::from(v);
+            self.model = Some(PathBuf::from(v));
         }
         if let Some(v) = get("STANCE_BIND") {
             self.bind = v;
@@ -291,7 +292,7 @@ mod tests {
     #[test]
     fn defaults_serve_the_shipped_model_on_localhost_8080() {
         let s = Settings::default();
-        assert_eq!(s.model, PathBuf::from(crate::DEFAULT_MODEL_PATH));
+        assert_eq!(s.model, None, "the built-in shipped model");
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.max_body_bytes, 1 << 20);
         assert_eq!(s.max_batch_size, 100);
@@ -315,7 +316,7 @@ mod tests {
                 ("STANCE_SHUTDOWN_TIMEOUT", "4"),
             ]))
             .unwrap();
-        assert_eq!(s.model, PathBuf::from("/tmp/m.json"));
+        assert_eq!(s.model, Some(PathBuf::from("/tmp/m.json")));
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.workers, 3);
         assert_eq!(s.max_body_bytes, 2048);

@@ -107,7 +107,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let model_path = dir.path().join("model.json");
     std::fs::copy(fixture_model_path(), &model_path).expect("copy fixture model");
     let mut settings = Settings {
-        model: model_path.clone(),
+        model: Some(model_path.clone()),
         bind: "127.0.0.1:0".into(),
         workers: 2,
         admin_token: Some(AdminToken::new(ADMIN_TOKEN)),
@@ -115,7 +115,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     configure(&mut settings);
-    let model = stance::server::load_checked(&settings.model).expect("load model");
+    let model = stance::server::load_checked(settings.model.as_deref()).expect("load model");
     let (tx, rx) = std::sync::mpsc::channel();
     let app_settings = settings.clone();
     std::thread::spawn(move || {

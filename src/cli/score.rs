@@ -24,7 +24,7 @@ pub struct ScoreArgs {
     /// Output format: jsonl or csv.
     #[arg(long, default_value = "jsonl")]
     pub format: OutputFormat,
-    /// Input format of standard input (default jsonl) and of files whose name says nothing: jsonl, csv or txt.
+    /// Input format of standard input (default jsonl) and, when given, of every file input (overriding its name): jsonl, csv or txt.
     #[arg(long)]
     pub input_format: Option<InputFormat>,
     /// JSON field or CSV column holding the text.

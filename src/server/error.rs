@@ -168,7 +168,7 @@ impl ApiError {
     pub fn from_json(e: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Data => ApiError::InvalidRequest(e.to_string()),
+            Category::Data => ApiError::InvalidRequest(api_words(&e.to_string())),
             Category::Syntax | Category::Eof | Category::Io => {
                 ApiError::MalformedJson(e.to_string())
             }
@@ -184,6 +184,38 @@ impl ApiError {
             },
         }
     }
+}
+
+/// Rewrites serde's Rust-flavoured expectations ("expected usize", "expected
+/// struct ScoreRequest") in the API's words, and drops the line and column
+/// (the field path says where).
+fn api_words(msg: &str) -> String {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    let mut out = msg.to_string();
+    for (rust, api) in [
+        ("expected usize", "expected a whole number of at least 0"),
+        ("expected u64", "expected a whole number of at least 0"),
+        ("expected u32", "expected a whole number of at least 0"),
+        ("expected u16", "expected a whole number of at least 0"),
+        ("expected u8", "expected a whole number of at least 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a JSON array"),
+        ("expected a map", "expected a JSON object"),
+    ] {
+        out = out.replace(rust, api);
+    }
+    if let Some(i) = out.find("expected struct ") {
+        out.truncate(i);
+        out.push_str("expected a JSON object");
+    }
+    out
 }
 
 /// The JSON envelope of every error response.

@@ -90,12 +90,35 @@ pub async fn read_body(mut payload: Payload, limit: usize) -> Result<BytesMut, A
 }
 
 /// Parses a body: non-UTF-8 is 400 `invalid_utf8`, bad syntax 400
-/// `malformed_json`, a wrong shape 422 `invalid_request`.
+/// `malformed_json`, a wrong shape 422 `invalid_request` naming the field
+/// (`documents[2].text: ...`) in the API's words. Every route takes a JSON
+/// object: an array or a scalar, even one serde could read into the route's
+/// type, is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| ApiError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
-    serde_json::from_str(text).map_err(|e| ApiError::from_json(&e))
+    if !text.trim_start().starts_with('{') {
+        return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => Err(ApiError::from_json(&e)),
+            Ok(_) => Err(ApiError::InvalidRequest(
+                "the request body must be a JSON object".into(),
+            )),
+        };
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match ApiError::from_json(&inner) {
+            ApiError::InvalidRequest(msg) if path != "." => {
+                ApiError::InvalidRequest(format!("{path}: {msg}"))
+            }
+            other => other,
+        }
+    })?;
+    de.end().map_err(|e| ApiError::from_json(&e))?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -159,5 +182,48 @@ mod tests {
             Err(ApiError::InvalidRequest(_))
         ));
         assert!(parse_json::<T>(b"{\"text\": \"ok\"}").is_ok());
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_in_the_api_words_and_bodies_must_be_objects() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Doc {
+            text: String,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            explain: Option<usize>,
+            documents: Vec<Doc>,
+        }
+        let msg = |body: &[u8]| match parse_json::<T>(body) {
+            Err(ApiError::InvalidRequest(m)) => m,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(body)),
+        };
+        let m = msg(b"{\"explain\": -1, \"documents\": []}");
+        assert!(
+            m.starts_with("explain: ") && m.contains("a whole number of at least 0"),
+            "{m}"
+        );
+        assert!(!m.contains("usize"), "{m}");
+        let m = msg(b"{\"documents\": [{\"text\": 5}]}");
+        assert!(
+            m.starts_with("documents[0].text: ") && m.contains("expected a string"),
+            "{m}"
+        );
+        let m = msg(b"\"just a string\"");
+        assert_eq!(m, "the request body must be a JSON object");
+        let m = msg(b"[\"The city should cooperate with ICE.\", 2]");
+        assert_eq!(m, "the request body must be a JSON object");
+        let m = msg(b"{\"documents\": \"x\"}");
+        assert!(
+            m.contains("expected a JSON array") && !m.contains("sequence"),
+            "{m}"
+        );
+        assert!(matches!(
+            parse_json::<T>(b"[1,"),
+            Err(ApiError::MalformedJson(_))
+        ));
     }
 }

@@ -61,6 +61,14 @@ pub enum KServeError {
         /// The version serving.
         serving: String,
     },
+    /// The body is over the configured size limit. 413, as on `/v1`.
+    #[error(
+        "request body is larger than the limit of {limit} bytes (setting STANCE_MAX_BODY_BYTES)"
+    )]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Anything unexpected. 500; the cause is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -80,6 +88,7 @@ impl ResponseError for KServeError {
             KServeError::ModelNotFound { .. } | KServeError::VersionNotFound { .. } => {
                 StatusCode::NOT_FOUND
             }
+            KServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             KServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -577,6 +577,26 @@ async fn kserve_infer_errors_are_400_with_the_protocols_error_body() {
     }
 }
 
+// See: issue 15 (an oversized infer body was 400 where /v1 says 413).
+#[tokio::test]
+async fn kserve_infer_over_the_body_limit_is_413_like_v1() {
+    let app = spawn_app_with(|s| s.max_body_bytes = 1000).await;
+    let path = format!("/v2/models/{}/infer", fixture_model().meta().name);
+    let big = infer_body(json!([1]), json!(["x".repeat(2000)])).to_string();
+    let r = app
+        .request(
+            "POST",
+            &path,
+            &[("content-type", "application/json")],
+            Some(big.into_bytes()),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    let v = r.json();
+    let msg = v["error"].as_str().unwrap_or_default();
+    assert!(msg.contains("larger than the limit of 1000 bytes"), "{v}");
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).expect("gzip");

@@ -150,7 +150,10 @@ async fn infer(
     let settings = state.settings();
     let body = read_body(decompressed(payload, &req), settings.max_body_bytes)
         .await
-        .map_err(|e| KServeError::BadRequest(e.to_string()))?;
+        .map_err(|e| match e {
+            ApiError::PayloadTooLarge { limit } => KServeError::PayloadTooLarge { limit },
+            other => KServeError::BadRequest(other.to_string()),
+        })?;
     let header_len = req
         .headers()
         .get(HEADER_LENGTH_HEADER)

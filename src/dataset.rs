@@ -33,6 +33,28 @@ pub struct Example {
     pub weight: f64,
 }
 
+/// One text of a file whose labels may be missing (`stance tokenize`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextRecord {
+    /// The `id` field, or `line-N` when absent.
+    pub id: String,
+    /// The text.
+    pub text: String,
+    /// Its label, when the line has one.
+    pub label: Option<Label>,
+    /// 1-based line in the source file.
+    pub line: usize,
+    /// Weight (optional `weight` field or column; default 1).
+    pub weight: f64,
+}
+
+/// Whether every line must carry a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Labels {
+    Required,
+    Optional,
+}
+
 /// A labeled file read into memory.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -203,6 +225,47 @@ pub enum DatasetError {
 /// A `.gz` or `.zst` file (by name or by its first bytes) is decompressed
 /// first; `a.csv.gz` is CSV.
 pub fn read_labeled(path: &Path) -> Result<Dataset, DatasetError> {
+    let (stored, records) = read_records(path, Labels::Required)?;
+    let mut examples = Vec::with_capacity(records.len());
+    for r in records {
+        let label = r.label.ok_or_else(|| DatasetError::MissingField {
+            path: path.to_path_buf(),
+            line: r.line,
+            field: "label",
+        })?;
+        examples.push(Example {
+            id: r.id,
+            text: r.text,
+            label,
+            line: r.line,
+            weight: r.weight,
+        });
+    }
+    let warnings = duplicate_warnings(&examples, path);
+    let sha256 = sha256_hex(&stored);
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        sources: vec![SourceSummary {
+            path: path.display().to_string(),
+            sha256: sha256.clone(),
+            weight: 1.0,
+            n_examples: examples.len(),
+        }],
+        sha256,
+        examples,
+        warnings,
+    })
+}
+
+/// Reads the texts of a JSONL or CSV file (compressed or not, as
+/// [`read_labeled`]) whose `label` is optional: a label, when present, must
+/// still be a known one.
+pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>, DatasetError> {
+    read_records(path, Labels::Optional).map(|(_, records)| records)
+}
+
+/// The stored bytes of a file and its records.
+fn read_records(path: &Path, labels: Labels) -> Result<(Vec<u8>, Vec<TextRecord>), DatasetError> {
     let io_err = |source| DatasetError::Io {
         path: path.to_path_buf(),
         source,
@@ -231,30 +294,17 @@ pub fn read_labeled(path: &Path) -> Result<Dataset, DatasetError> {
     let is_csv = inner
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let examples = if is_csv {
-        parse_csv(bytes, path)?
+    let records = if is_csv {
+        parse_csv(bytes, path, labels)?
     } else {
-        parse_jsonl(bytes, path)?
+        parse_jsonl(bytes, path, labels)?
     };
-    if examples.is_empty() {
+    if records.is_empty() {
         return Err(DatasetError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let warnings = duplicate_warnings(&examples, path);
-    let sha256 = sha256_hex(&stored);
-    Ok(Dataset {
-        path: path.to_path_buf(),
-        sources: vec![SourceSummary {
-            path: path.display().to_string(),
-            sha256: sha256.clone(),
-            weight: 1.0,
-            n_examples: examples.len(),
-        }],
-        sha256,
-        examples,
-        warnings,
-    })
+    Ok((stored, records))
 }
 
 /// Reads several labeled files into one training set, in order, each
@@ -345,19 +395,23 @@ fn check_text_and_label(
     path: &Path,
     line: usize,
     text: &str,
-    label: &str,
-) -> Result<Label, DatasetError> {
+    label: Option<&str>,
+) -> Result<Option<Label>, DatasetError> {
     if text.trim().is_empty() {
         return Err(DatasetError::EmptyText {
             path: path.to_path_buf(),
             line,
         });
     }
-    label.parse().map_err(|_| DatasetError::UnknownLabel {
-        path: path.to_path_buf(),
-        line,
-        label: label.to_string(),
-    })
+    label
+        .map(|l| {
+            l.parse().map_err(|_| DatasetError::UnknownLabel {
+                path: path.to_path_buf(),
+                line,
+                label: l.to_string(),
+            })
+        })
+        .transpose()
 }
 
 fn check_weight(
@@ -376,7 +430,7 @@ fn check_weight(
     }
 }
 
-fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
+fn parse_jsonl(bytes: &[u8], path: &Path, labels: Labels) -> Result<Vec<TextRecord>, DatasetError> {
     let mut out = Vec::new();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
@@ -416,7 +470,11 @@ fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> 
             }
         };
         let text = field("text")?;
-        let label = check_text_and_label(path, line, text, field("label")?)?;
+        let label = match (labels, obj.get("label")) {
+            (Labels::Optional, None | Some(Value::Null)) => None,
+            _ => Some(field("label")?),
+        };
+        let label = check_text_and_label(path, line, text, label)?;
         let id = match obj.get("id") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
@@ -426,7 +484,7 @@ fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> 
             None | Some(Value::Null) => 1.0,
             Some(v) => check_weight(path, line, v.as_f64(), &v.to_string())?,
         };
-        out.push(Example {
+        out.push(TextRecord {
             id,
             text: text.to_string(),
             label,
@@ -437,7 +495,7 @@ fn parse_jsonl(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> 
     Ok(out)
 }
 
-fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
+fn parse_csv(bytes: &[u8], path: &Path, labels: Labels) -> Result<Vec<TextRecord>, DatasetError> {
     let csv_err = |line: usize, e: csv::Error| DatasetError::Csv {
         path: path.to_path_buf(),
         line,
@@ -459,7 +517,10 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
         field,
     };
     let text_col = column("text").ok_or_else(|| missing("text"))?;
-    let label_col = column("label").ok_or_else(|| missing("label"))?;
+    let label_col = match (labels, column("label")) {
+        (Labels::Required, None) => return Err(missing("label")),
+        (_, c) => c,
+    };
     let id_col = column("id");
     let weight_col = column("weight");
     let mut out = Vec::new();
@@ -480,7 +541,11 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
             })
         };
         let text = get(text_col)?;
-        let label = check_text_and_label(path, line, text, get(label_col)?)?;
+        let label = match label_col {
+            Some(c) if labels == Labels::Required || !get(c)?.trim().is_empty() => Some(get(c)?),
+            _ => None,
+        };
+        let label = check_text_and_label(path, line, text, label)?;
         let id = match id_col {
             Some(c) if !get(c)?.is_empty() => get(c)?.to_string(),
             _ => format!("line-{line}"),
@@ -492,7 +557,7 @@ fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<Example>, DatasetError> {
             }
             _ => 1.0,
         };
-        out.push(Example {
+        out.push(TextRecord {
             id,
             text: text.to_string(),
             label,
@@ -728,6 +793,22 @@ mod tests {
         }])
         .unwrap();
         assert_eq!(one.sha256, read_labeled(&a).unwrap().sha256);
+    }
+
+    #[test]
+    fn texts_may_lack_labels_but_a_label_given_must_be_known() {
+        let (_d, p) = write(
+            "a.jsonl",
+            b"\xef\xbb\xbf{\"text\":\"a\"}\n{\"text\":\"b\",\"label\":\"pro\"}\n",
+        );
+        let t = read_texts(&p).unwrap();
+        assert_eq!((t[0].label, t[1].label), (None, Some(Label::Pro)));
+        let err = read_labeled(&p).unwrap_err().to_string();
+        assert!(err.contains("a.jsonl:1: missing field \"label\""), "{err}");
+        let (_d, p) = write("a.csv", b"text\nx\n");
+        assert_eq!(read_texts(&p).unwrap()[0].label, None);
+        let (_d, p) = write("a.jsonl", b"{\"text\":\"a\",\"label\":\"meh\"}\n");
+        assert!(read_texts(&p).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::text::{Analyzer, AnalyzerConfig};
 /// Arguments of `stance tokenize`.
 #[derive(Debug, Args)]
 pub struct TokenizeArgs {
-    /// Labeled file: JSONL (`text`, `label`) or CSV with a header.
+    /// JSONL (`text`, optional `id` and `label`) or CSV with a header, optionally .gz/.zst.
     #[arg(long)]
     pub data: PathBuf,
     /// Use this model's analyzer instead of the default configuration.
@@ -36,10 +36,10 @@ pub(super) fn run(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
             &default
         }
     };
-    let data = crate::dataset::read_labeled(&args.data).context("cannot read data")?;
+    let data = crate::dataset::read_texts(&args.data).context("cannot read data")?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut tokens = Vec::new();
-    for e in &data.examples {
+    for e in &data {
         analyzer.tokens_into(&e.text, &mut tokens);
         let words: Vec<&str> = tokens.iter().map(|t| &*t.text).collect();
         let line = serde_json::json!({"id": e.id, "label": e.label, "tokens": words});

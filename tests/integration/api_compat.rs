@@ -6,7 +6,7 @@
 //!
 //! `real_client_libraries_drive_both_protocols` runs `scripts/test_clients.sh`
 //! (google-api-python-client and tritonclient from PyPI) only when
-//! `STANCE_CLIENT_TESTS=1`, so plain `cargo test` stays off the network.
+//! `--ignored`, so plain `cargo test` stays off the network (and says so).
 
 use std::io::Write;
 use std::time::Duration;
@@ -852,15 +852,13 @@ fn stance_serve_refuses_a_bad_keys_file_naming_the_line_but_not_the_key() {
 
 /// Drives both protocols with real client libraries from PyPI
 /// (google-api-python-client for Perspective, tritonclient for KServe) via
-/// `scripts/test_clients.sh`. Opt-in: `STANCE_CLIENT_TESTS=1 cargo test
-/// --test integration real_client_libraries` (needs python3 and PyPI; the
-/// script prints SKIP and exits 0 when the registry cannot be reached).
+/// `scripts/test_clients.sh`. Ignored by plain `cargo test` (it needs
+/// python3 and PyPI), so it shows as `ignored`, never as a silent pass; CI
+/// runs the script itself. Run it here with `cargo test --release --test
+/// integration real_client_libraries -- --ignored`.
 #[test]
+#[ignore = "needs python3 and PyPI; CI runs scripts/test_clients.sh (run with --ignored)"]
 fn real_client_libraries_drive_both_protocols() {
-    if std::env::var("STANCE_CLIENT_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set STANCE_CLIENT_TESTS=1 to run scripts/test_clients.sh");
-        return;
-    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new("bash")
         .arg(root.join("scripts/test_clients.sh"))

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod docs;
 mod eval;
 mod predict;
 mod score;
@@ -15,6 +16,7 @@ mod serve;
 mod tokenize;
 mod train;
 
+pub use docs::{CompletionsArgs, ManArgs};
 pub use eval::EvalArgs;
 pub use predict::PredictArgs;
 pub use score::ScoreArgs;
@@ -46,6 +48,10 @@ pub enum Command {
     Score(ScoreArgs),
     /// Run the HTTP scoring service.
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `stance man > stance.1`.
+    Man(ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -57,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tokenize(a) => tokenize::run(a),
         Command::Score(a) => score::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     }
 }
 

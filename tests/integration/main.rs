@@ -9,6 +9,8 @@ mod cli_train;
 mod training_data;
 // The training corpus as a whole: topic words, minimal pairs, registers.
 mod corpus_balance;
+// Every output the documentation shows is the shipped model's.
+mod doc_examples;
 // The learner against linfa-logistic on small dense problems.
 mod oracle_linfa;
 // The model file: round trip, exact shape, corruption and version checks.

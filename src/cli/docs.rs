@@ -46,9 +46,7 @@ pub(super) fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
             cmd.find_subcommand(name)
                 .cloned()
                 .map(|c| c.name(format!("stance-{name}")))
-                .with_context(|| {
-                    format!("no subcommand {name:?} (known: {})", names.join(", "))
-                })?
+                .with_context(|| format!("no subcommand {name:?} (known: {})", names.join(", ")))?
         }
     };
     let mut out = std::io::stdout().lock();

@@ -1,7 +1,7 @@
 //! `stance serve`: run the HTTP scoring service (see `crate::server`).
-//! Settings come from defaults, then `STANCE_*` environment variables, then
-//! these flags; the admin token only from `STANCE_ADMIN_TOKEN` (a flag would
-//! show in `ps`).
+//! Settings come from defaults, then a TOML file (`--config`), then
+//! `STANCE_*` environment variables, then these flags; the admin token from
+//! the file or `STANCE_ADMIN_TOKEN`, never a flag (a flag would show in `ps`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +15,10 @@ use crate::server::{load_checked, Application, Settings};
 /// variable, then to the default.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// TOML settings file, layered under the environment and these flags
+    /// (see docs/stance.example.toml).
+    #[arg(long, env = "STANCE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Model file [env: STANCE_MODEL] [default: the shipped model, built into the binary].
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
@@ -91,7 +95,8 @@ impl ServeArgs {
 }
 
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.apply(Settings::from_env()?);
+    let settings = Settings::load(args.config.as_deref()).context("cannot read settings")?;
+    let settings = args.apply(settings);
     settings.validate()?;
     let model = load_checked(settings.model.as_deref()).context("cannot load model")?;
     actix_web::rt::System::new().block_on(async move {

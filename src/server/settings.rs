@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,14 @@ pub enum ConfigError {
         /// What is accepted.
         expected: String,
     },
+    /// A configuration file cannot be read or does not describe settings.
+    #[error("{path}: {detail}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (the TOML parser's message names line and key).
+        detail: String,
+    },
 }
 
 fn invalid(setting: &str, value: impl fmt::Display, expected: &str) -> ConfigError {
@@ -142,6 +150,39 @@ impl Settings {
     /// Applies `STANCE_*` variables from the process environment (see [`Settings::with_env`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::default().with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Defaults, then the TOML file at `config` (when given), then the
+    /// environment: the layers under the command line's flags.
+    pub fn load(config: Option<&Path>) -> Result<Self, ConfigError> {
+        let base = match config {
+            Some(p) => Self::from_file(p)?,
+            None => Self::default(),
+        };
+        base.with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Defaults overridden by a TOML file whose keys are the fields of
+    /// [`Settings`] (`model`, `bind`, `workers`, ...; unknown keys are
+    /// errors). Relative paths in it (`model`, `api_keys_file`) are relative
+    /// to the file's directory. See `docs/stance.example.toml`.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let file_err = |detail: String| ConfigError::File {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+        let mut s: Settings = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for p in [s.model.as_mut(), s.api_keys_file.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        Ok(s)
     }
 
     /// Overrides fields with the `STANCE_*` variables `lookup` returns:
@@ -298,6 +339,61 @@ mod tests {
         assert_eq!(s.max_batch_size, 100);
         assert!(s.admin_token.is_none());
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn a_config_file_sits_between_defaults_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stance.toml");
+        std::fs::write(
+            &path,
+            "model = \"m/v9.json\"\nworkers = 3\nmax_batch_size = 7\napi_keys_file = \"/etc/k\"\n",
+        )
+        .unwrap();
+        let file = Settings::from_file(&path).unwrap();
+        assert_eq!(
+            file.model,
+            Some(dir.path().join("m/v9.json")),
+            "relative to the file"
+        );
+        assert_eq!(file.api_keys_file, Some(PathBuf::from("/etc/k")));
+        assert_eq!((file.workers, file.max_batch_size), (3, 7));
+        assert_eq!(file.max_body_bytes, Settings::default().max_body_bytes);
+        let layered = file.with_env(env(&[("STANCE_WORKERS", "5")])).unwrap();
+        assert_eq!(
+            (layered.workers, layered.max_batch_size),
+            (5, 7),
+            "env over file"
+        );
+        std::fs::write(&path, "wokers = 3\n").unwrap();
+        let err = Settings::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("stance.toml") && err.contains("wokers"),
+            "{err}"
+        );
+        std::fs::write(&path, "workers = \"many\"\n").unwrap();
+        assert!(Settings::from_file(&path).is_err());
+    }
+
+    #[test]
+    fn the_example_config_file_parses_validates_and_names_every_setting() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/stance.example.toml");
+        let s = Settings::from_file(&path).unwrap();
+        s.validate().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut all = Settings::default();
+        all.model = Some("x".into());
+        all.api_keys_file = Some("x".into());
+        let keys = serde_json::to_value(&all).unwrap();
+        let keys = keys
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>();
+        for k in keys.iter().map(String::as_str).chain(["admin_token"]) {
+            assert!(text.contains(&format!("{k} = ")), "example lacks {k}");
+        }
     }
 
     #[test]

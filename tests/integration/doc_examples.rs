@@ -85,9 +85,9 @@ fn examples_in(name: &str, text: &str) -> Result<Vec<Example>, String> {
 
 /// Decimals a number is written with in `shown` (0 for integers).
 fn decimals(shown: &str) -> i32 {
-    shown
-        .split_once('.')
-        .map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count() as i32)
+    shown.split_once('.').map_or(0, |(_, f)| {
+        f.chars().take_while(char::is_ascii_digit).count() as i32
+    })
 }
 
 /// Checks a shown number against the true one, allowing the rounding its
@@ -99,11 +99,19 @@ fn check_number(at: &str, what: &str, shown: &Value, actual: f64, errors: &mut V
     };
     let tol = 0.5 * 10f64.powi(-decimals(&shown.to_string())) + 1e-12;
     if (x - actual).abs() > tol {
-        errors.push(format!("{at}: {what} shown {shown}, the model gives {actual:.6}"));
+        errors.push(format!(
+            "{at}: {what} shown {shown}, the model gives {actual:.6}"
+        ));
     }
 }
 
-fn check_probabilities(at: &str, what: &str, shown: &Value, p: &Probabilities, errors: &mut Vec<String>) {
+fn check_probabilities(
+    at: &str,
+    what: &str,
+    shown: &Value,
+    p: &Probabilities,
+    errors: &mut Vec<String>,
+) {
     for (name, v) in [("pro", p.pro), ("anti", p.anti), ("neutral", p.neutral)] {
         match shown.get(name) {
             Some(s) => check_number(at, &format!("{what}.{name}"), s, v, errors),
@@ -114,7 +122,9 @@ fn check_probabilities(at: &str, what: &str, shown: &Value, p: &Probabilities, e
 
 fn check_label(at: &str, what: &str, shown: &Value, label: Label, errors: &mut Vec<String>) {
     if shown.as_str() != Some(label.as_str()) {
-        errors.push(format!("{at}: {what} shown {shown}, the model gives {label}"));
+        errors.push(format!(
+            "{at}: {what} shown {shown}, the model gives {label}"
+        ));
     }
 }
 
@@ -151,7 +161,10 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         if let Some(c) = shown.get(key).and_then(Value::as_str) {
             let prefix = c.trim_end_matches('.').trim_end_matches('…');
             if !model.checksum().starts_with(prefix) {
-                errors.push(format!("{at}: {key} shown {c}, the model's is {}", model.checksum()));
+                errors.push(format!(
+                    "{at}: {key} shown {c}, the model's is {}",
+                    model.checksum()
+                ));
             }
         }
     }
@@ -160,17 +173,29 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     }
     if let Some(v) = shown.get("model").and_then(Value::as_str) {
         if v != model.id() && v != model.meta().name {
-            errors.push(format!("{at}: model shown {v}, the model is {}", model.id()));
+            errors.push(format!(
+                "{at}: model shown {v}, the model is {}",
+                model.id()
+            ));
         }
     }
     let mut objects = Vec::new();
     scored_objects(&shown, &mut objects);
-    let truth: Vec<(Label, Probabilities, f64, Option<&stance::pipeline::Explanation>)> =
-        std::iter::once((doc.label, doc.probabilities, doc.stance_index, None))
-            .chain(doc.paragraphs.iter().map(|p| {
-                (p.label, p.probabilities, p.stance_index, p.explanation.as_ref())
-            }))
-            .collect();
+    let truth: Vec<(
+        Label,
+        Probabilities,
+        f64,
+        Option<&stance::pipeline::Explanation>,
+    )> = std::iter::once((doc.label, doc.probabilities, doc.stance_index, None))
+        .chain(doc.paragraphs.iter().map(|p| {
+            (
+                p.label,
+                p.probabilities,
+                p.stance_index,
+                p.explanation.as_ref(),
+            )
+        }))
+        .collect();
     // A one-paragraph document may be shown without its paragraph list.
     if objects.len() > truth.len() || objects.is_empty() {
         return errors.push(format!(
@@ -180,11 +205,21 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         ));
     }
     for (i, (o, (label, p, index, explanation))) in objects.iter().zip(&truth).enumerate() {
-        let what = if i == 0 { "document".to_string() } else { format!("paragraph {i}") };
+        let what = if i == 0 {
+            "document".to_string()
+        } else {
+            format!("paragraph {i}")
+        };
         if let Some(l) = o.get("label") {
             check_label(at, &format!("{what} label"), l, *label, errors);
         }
-        check_probabilities(at, &format!("{what} probabilities"), &o["probabilities"], p, errors);
+        check_probabilities(
+            at,
+            &format!("{what} probabilities"),
+            &o["probabilities"],
+            p,
+            errors,
+        );
         if let Some(s) = o.get("stance_index") {
             check_number(at, &format!("{what} stance_index"), s, *index, errors);
         }
@@ -192,11 +227,27 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
             for (side, terms) in [("toward", &ex_true.toward), ("against", &ex_true.against)] {
                 let shown_terms = shown_ex[side].as_array().cloned().unwrap_or_default();
                 if shown_terms.len() > terms.len() {
-                    errors.push(format!("{at}: {what} shows {} terms {side}, the model gives {}", shown_terms.len(), terms.len()));
+                    errors.push(format!(
+                        "{at}: {what} shows {} terms {side}, the model gives {}",
+                        shown_terms.len(),
+                        terms.len()
+                    ));
                 }
                 for (s, t) in shown_terms.iter().zip(terms.iter()) {
-                    check_label_str(at, &format!("{what} {side} term"), &s["term"], &t.term, errors);
-                    check_number(at, &format!("{what} {side} weight of {}", t.term), &s["weight"], t.weight, errors);
+                    check_label_str(
+                        at,
+                        &format!("{what} {side} term"),
+                        &s["term"],
+                        &t.term,
+                        errors,
+                    );
+                    check_number(
+                        at,
+                        &format!("{what} {side} weight of {}", t.term),
+                        &s["weight"],
+                        t.weight,
+                        errors,
+                    );
                 }
             }
         }
@@ -205,7 +256,9 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
 
 fn check_label_str(at: &str, what: &str, shown: &Value, actual: &str, errors: &mut Vec<String>) {
     if shown.as_str() != Some(actual) {
-        errors.push(format!("{at}: {what} shown {shown}, the model gives {actual:?}"));
+        errors.push(format!(
+            "{at}: {what} shown {shown}, the model gives {actual:?}"
+        ));
     }
 }
 
@@ -233,10 +286,22 @@ fn check_perspective(ex: &Example, model: &StanceModel, errors: &mut Vec<String>
         Label::Anti => p.anti,
         Label::Neutral => p.neutral,
     };
-    check_number(at, "summaryScore", &scores["summaryScore"]["value"], prob(&doc.probabilities), errors);
+    check_number(
+        at,
+        "summaryScore",
+        &scores["summaryScore"]["value"],
+        prob(&doc.probabilities),
+        errors,
+    );
     if let Some(spans) = scores["spanScores"].as_array() {
         for (s, p) in spans.iter().zip(&doc.paragraphs) {
-            check_number(at, "spanScore", &s["score"]["value"], prob(&p.probabilities), errors);
+            check_number(
+                at,
+                "spanScore",
+                &s["score"]["value"],
+                prob(&p.probabilities),
+                errors,
+            );
         }
     }
 }
@@ -264,7 +329,13 @@ fn check_kserve(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         if let Some(o) = output("probabilities") {
             let [a, n, p] = doc.probabilities.to_class_order();
             for (j, v) in [a, n, p].into_iter().enumerate() {
-                check_number(at, &format!("probabilities[{i}][{j}]"), &o["data"][i * 3 + j], v, errors);
+                check_number(
+                    at,
+                    &format!("probabilities[{i}][{j}]"),
+                    &o["data"][i * 3 + j],
+                    v,
+                    errors,
+                );
             }
         }
     }
@@ -281,11 +352,16 @@ fn check_predict(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     let mut fields = first.split('\t');
     let label = fields.next().unwrap_or_default();
     if label != doc.label.as_str() {
-        errors.push(format!("{at}: label shown {label}, the model gives {}", doc.label));
+        errors.push(format!(
+            "{at}: label shown {label}, the model gives {}",
+            doc.label
+        ));
     }
     let p = doc.probabilities;
     for f in fields {
-        let Some((k, v)) = f.split_once('=') else { continue };
+        let Some((k, v)) = f.split_once('=') else {
+            continue;
+        };
         let actual = match k {
             "pro" => p.pro,
             "anti" => p.anti,
@@ -334,17 +410,30 @@ fn documented_outputs_are_what_the_shipped_model_gives() {
             Err(e) => errors.push(e),
         }
     }
-    assert!(n >= 5, "only {n} documented examples found: the markers are missing");
-    assert!(errors.is_empty(), "{} problems:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        n >= 5,
+        "only {n} documented examples found: the markers are missing"
+    );
+    assert!(
+        errors.is_empty(),
+        "{} problems:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
 }
 
 #[test]
 fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
     let model = stance::artifact::load_embedded().expect("the built-in model loads");
     let text = "The county should stop honoring ICE detainers.";
-    let doc = model.score_document(text, &DocumentOptions::default()).expect("scores");
+    let doc = model
+        .score_document(text, &DocumentOptions::default())
+        .expect("scores");
     let p = doc.probabilities;
-    let other = Label::ALL.into_iter().find(|l| *l != doc.label).expect("three labels");
+    let other = Label::ALL
+        .into_iter()
+        .find(|l| *l != doc.label)
+        .expect("three labels");
     let md = |block: String| {
         format!(
             "<!-- example score {{\"text\": {}}} -->\n```json\n{block}\n```\n",
@@ -355,7 +444,10 @@ fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
         "{{\"label\": \"{}\", \"probabilities\": {{\"pro\": {:.4}, \"anti\": {:.4}, \"neutral\": {:.4}}}}}",
         doc.label, p.pro, p.anti, p.neutral
     );
-    let wrong_number = good.replace(&format!("{:.4}", p.pro), &format!("{:.4}", (p.pro + 0.01).min(1.0)));
+    let wrong_number = good.replace(
+        &format!("{:.4}", p.pro),
+        &format!("{:.4}", (p.pro + 0.01).min(1.0)),
+    );
     let wrong_label = good.replace(&format!("\"{}\"", doc.label), &format!("\"{other}\""));
     let count = |m: &str| {
         let mut errors = Vec::new();

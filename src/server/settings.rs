@@ -381,9 +381,11 @@ mod tests {
         let s = Settings::from_file(&path).unwrap();
         s.validate().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut all = Settings::default();
-        all.model = Some("x".into());
-        all.api_keys_file = Some("x".into());
+        let all = Settings {
+            model: Some("x".into()),
+            api_keys_file: Some("x".into()),
+            ..Settings::default()
+        };
         let keys = serde_json::to_value(&all).unwrap();
         let keys = keys
             .as_object()

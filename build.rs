@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 /// The shipped model, relative to the package root.
-const SHIPPED_MODEL: &str = "models/sanctuary-v1.json";
+const SHIPPED_MODEL: &str = "models/sanctuary-v2.json";
 
 fn main() {
     println!("cargo:rerun-if-changed={SHIPPED_MODEL}");

@@ -15,7 +15,7 @@
 //! 5. [`artifact`]: the versioned, checksummed model file.
 //!
 //! ```no_run
-//! let model = stance::artifact::load(std::path::Path::new("models/sanctuary-v1.json"))?;
+//! let model = stance::artifact::load_embedded()?; // the shipped model, built in
 //! let p = model.score("The county should stop honoring ICE detainers.");
 //! println!("{} {:.3}", p.label(), p.stance_index());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

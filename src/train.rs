@@ -15,13 +15,13 @@ use crate::text::{Analyzer, AnalyzerConfig, AnalyzerError};
 
 /// Inverse regularisation strength of the shipped model (chosen by
 /// cross-validation: README, "Defaults and how they were chosen").
-pub const DEFAULT_C: f64 = 10.0;
+pub const DEFAULT_C: f64 = 3.0;
 /// Minimum document frequency of the shipped model.
 pub const DEFAULT_MIN_DF: usize = 2;
 /// Optimiser iteration cap of the shipped model.
 pub const DEFAULT_MAX_ITER: u64 = 1000;
 /// Negation scope of the shipped model's analyzer (tokens marked after a cue).
-pub const DEFAULT_NEGATION_SCOPE: usize = 0;
+pub const DEFAULT_NEGATION_SCOPE: usize = 3;
 /// Cross-validation folds.
 pub const DEFAULT_CV_FOLDS: usize = 5;
 /// Seed of the cross-validation folds.

@@ -642,7 +642,7 @@ async fn compressed_request_bodies_are_decoded_within_the_body_limit() {
             Some(packed),
         )
         .await;
-    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.status, 413, "{}", r.text());
     assert!(
         r.json()["error"]
             .as_str()

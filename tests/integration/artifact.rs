@@ -178,19 +178,36 @@ fn interrupted_save_leaves_the_previous_model_intact() {
 }
 
 /// The shipped model is what the README's command makes from the shipped
-/// data: retraining with the default parameters and seed reproduces its
-/// predictions on the test set. Fails when code or data change without a
-/// retrain of `models/sanctuary-v1.json`.
+/// data: retraining with the default parameters and seed, on the files (and
+/// weights) its provenance lists, reproduces its predictions on the test
+/// set. Fails when code or data change without a retrain of the shipped
+/// model.
 #[test]
 fn shipped_model_is_reproduced_by_retraining() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shipped = stance::artifact::load(&root.join(stance::DEFAULT_MODEL_PATH))
         .expect("shipped model loads");
-    let data = stance::dataset::read_labeled(&root.join("training_data/train.jsonl"))
-        .expect("train.jsonl");
+    let sources: Vec<stance::dataset::DataSource> = shipped
+        .meta()
+        .provenance
+        .training_files
+        .iter()
+        .map(|f| stance::dataset::DataSource {
+            path: root.join(&f.path),
+            weight: f.weight,
+        })
+        .collect();
+    assert!(
+        !sources.is_empty(),
+        "the shipped model lists its training files"
+    );
+    let data = stance::dataset::read_sources(&sources).expect("training files");
     assert_eq!(
-        shipped.meta().provenance.training_sha256, data.sha256,
-        "models/sanctuary-v1.json was trained on another version of training_data/train.jsonl: retrain it"
+        shipped.meta().provenance.training_sha256,
+        data.sha256,
+        "{} was trained on other versions of {:?}: retrain it with the README's command",
+        stance::DEFAULT_MODEL_PATH,
+        shipped.meta().provenance.training_file
     );
     let params = stance::train::TrainParams {
         cv_folds: 0,

@@ -3,7 +3,9 @@
 //! block holding the output shown:
 //!
 //! ```text
-//! <!-- example score {"text": "...", "explain": 2} -->      a /v1/score body or a `stance score` record
+//! <!-- example score {"text": "...", "explain": 2} -->      a /v1/score body
+//! <!-- example batch {"documents": [{"id": "a", "text": "..."}]} -->  a /v1/score/batch body
+//! <!-- example record {"text": "...", "id": "...", "source": "..."} -->  a `stance score` record
 //! <!-- example perspective {"text": "...", "attribute": "STANCE_PRO_SANCTUARY"} -->
 //! <!-- example kserve {"texts": ["...", "..."]} -->         an Open Inference Protocol response
 //! <!-- example predict {"text": "..."} -->                  `stance predict` text output
@@ -61,18 +63,15 @@ fn examples_in(name: &str, text: &str) -> Result<Vec<Example>, String> {
             .ok_or(format!("{at}: marker needs a kind and a JSON input"))?;
         let input: Value =
             serde_json::from_str(json).map_err(|e| format!("{at}: marker input: {e}"))?;
-        let open = lines[i + 1..]
-            .iter()
-            .position(|l| l.trim_start().starts_with("```"))
-            .ok_or(format!("{at}: no fenced block after the marker"))?
-            + i
-            + 1;
-        let close = lines[open + 1..]
-            .iter()
-            .position(|l| l.trim_start().starts_with("```"))
-            .ok_or(format!("{at}: fenced block never closes"))?
-            + open
-            + 1;
+        // The first fence line after `from`.
+        let fence_after = |from: usize| {
+            lines[from + 1..]
+                .iter()
+                .position(|l| l.trim_start().starts_with("```"))
+                .map(|k| from + 1 + k)
+        };
+        let open = fence_after(i).ok_or(format!("{at}: no fenced block after the marker"))?;
+        let close = fence_after(open).ok_or(format!("{at}: fenced block never closes"))?;
         out.push(Example {
             at,
             kind: kind.to_string(),
@@ -144,15 +143,27 @@ fn scored_objects(v: &Value, out: &mut Vec<Value>) {
 
 fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     let at = &ex.at;
-    let text = ex.input["text"].as_str().unwrap_or_default();
     let opts = DocumentOptions {
         explain: ex.input["explain"].as_u64().unwrap_or(0) as usize,
         ..Default::default()
     };
-    let doc: DocumentScore = match model.score_document(text, &opts) {
-        Ok(d) => d,
-        Err(e) => return errors.push(format!("{at}: cannot score the input: {e}")),
+    // A batch shows its scored documents in order; blank or missing texts
+    // are error entries without scores.
+    let texts: Vec<&str> = match ex.input.get("documents").and_then(Value::as_array) {
+        Some(docs) => docs
+            .iter()
+            .filter_map(|d| d["text"].as_str())
+            .filter(|t| !t.trim().is_empty())
+            .collect(),
+        None => vec![ex.input["text"].as_str().unwrap_or_default()],
     };
+    let mut docs: Vec<DocumentScore> = Vec::new();
+    for text in texts {
+        match model.score_document(text, &opts) {
+            Ok(d) => docs.push(d),
+            Err(e) => return errors.push(format!("{at}: cannot score the input: {e}")),
+        }
+    }
     let shown: Value = match serde_json::from_str(&ex.block) {
         Ok(v) => v,
         Err(e) => return errors.push(format!("{at}: the block is not JSON: {e}")),
@@ -181,20 +192,26 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     }
     let mut objects = Vec::new();
     scored_objects(&shown, &mut objects);
-    let truth: Vec<(
+    type Truth<'a> = (
         Label,
         Probabilities,
         f64,
-        Option<&stance::pipeline::Explanation>,
-    )> = std::iter::once((doc.label, doc.probabilities, doc.stance_index, None))
-        .chain(doc.paragraphs.iter().map(|p| {
-            (
-                p.label,
-                p.probabilities,
-                p.stance_index,
-                p.explanation.as_ref(),
+        Option<&'a stance::pipeline::Explanation>,
+    );
+    let truth: Vec<Truth> = docs
+        .iter()
+        .flat_map(|doc| {
+            std::iter::once((doc.label, doc.probabilities, doc.stance_index, None)).chain(
+                doc.paragraphs.iter().map(|p| {
+                    (
+                        p.label,
+                        p.probabilities,
+                        p.stance_index,
+                        p.explanation.as_ref(),
+                    )
+                }),
             )
-        }))
+        })
         .collect();
     // A one-paragraph document may be shown without its paragraph list.
     if objects.len() > truth.len() || objects.is_empty() {
@@ -205,11 +222,7 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         ));
     }
     for (i, (o, (label, p, index, explanation))) in objects.iter().zip(&truth).enumerate() {
-        let what = if i == 0 {
-            "document".to_string()
-        } else {
-            format!("paragraph {i}")
-        };
+        let what = format!("scored object {i}");
         if let Some(l) = o.get("label") {
             check_label(at, &format!("{what} label"), l, *label, errors);
         }
@@ -378,7 +391,7 @@ fn check_predict(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
 
 fn check_example(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     match ex.kind.as_str() {
-        "score" => check_score(ex, model, errors),
+        "score" | "batch" | "record" => check_score(ex, model, errors),
         "perspective" => check_perspective(ex, model, errors),
         "kserve" => check_kserve(ex, model, errors),
         "predict" => check_predict(ex, model, errors),
@@ -448,7 +461,10 @@ fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
         &format!("{:.4}", p.pro),
         &format!("{:.4}", (p.pro + 0.01).min(1.0)),
     );
-    let wrong_label = good.replace(&format!("\"{}\"", doc.label), &format!("\"{other}\""));
+    let wrong_label = good.replace(
+        &format!("\"label\": \"{}\"", doc.label),
+        &format!("\"label\": \"{other}\""),
+    );
     let count = |m: &str| {
         let mut errors = Vec::new();
         for ex in examples_in("t.md", m).expect("parses") {

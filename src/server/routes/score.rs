@@ -14,7 +14,7 @@ use super::{json_ok, method_not_allowed};
 use crate::label::{Label, Probabilities};
 use crate::pipeline::{DocumentScore, ParagraphScore, ScoreError};
 use crate::server::error::{ApiError, ErrorDetail};
-use crate::server::extract::ApiJson;
+use crate::server::extract::{parse_json, ApiJson};
 use crate::server::state::AppState;
 use crate::{DocumentOptions, StanceModel};
 
@@ -226,14 +226,20 @@ fn score_entry(
             error: e.body().error,
         })
     };
-    let doc: BatchDocument = match serde_json::from_str(raw.get()) {
+    // The same parser as whole bodies: a document must be an object, and a
+    // shape error names the field in the API's words.
+    let doc: BatchDocument = match parse_json(raw.get().as_bytes()) {
         Ok(d) => d,
-        Err(e) => {
-            return failed(
-                id_of(raw),
-                ApiError::InvalidRequest(format!("documents[{index}]: {e}")),
-            )
+        Err(ApiError::InvalidRequest(msg)) => {
+            let msg = match msg.split_once(": ") {
+                Some((field, rest)) if !field.contains(' ') => {
+                    format!("documents[{index}].{field}: {rest}")
+                }
+                _ => format!("documents[{index}]: {msg}"),
+            };
+            return failed(id_of(raw), ApiError::InvalidRequest(msg));
         }
+        Err(e) => return failed(id_of(raw), e),
     };
     match score_document(model, &doc.text, opts) {
         Ok(s) => {

@@ -13,7 +13,8 @@
 #
 # Exit 0: all checks passed, or SKIP (printed) when the package registry
 # cannot be reached. Exit 1: a check failed or the setup broke.
-# Env: STANCE_BIN (a built `stance`; default: cargo build, debug profile),
+# Env: STANCE_BIN (a built `stance`; default: cargo build --release, the
+#      profile the README's commands use),
 #      PYTHON (default python3).
 set -euo pipefail
 
@@ -59,8 +60,8 @@ fi
 
 # --- the server ---------------------------------------------------------------
 if [[ -z "${STANCE_BIN:-}" ]]; then
-  (cd "$ROOT" && cargo build --quiet --bin stance) || die "cargo build failed"
-  STANCE_BIN="$TARGET/debug/stance"
+  (cd "$ROOT" && cargo build --release --quiet --bin stance) || die "cargo build failed"
+  STANCE_BIN="$TARGET/release/stance"
 fi
 [[ -x "$STANCE_BIN" ]] || die "stance binary $STANCE_BIN not found"
 

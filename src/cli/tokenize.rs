@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::text::{Analyzer, AnalyzerConfig};
+use crate::text::Analyzer;
 
 /// Arguments of `stance tokenize`.
 #[derive(Debug, Args)]
@@ -17,7 +17,7 @@ pub struct TokenizeArgs {
     /// JSONL (`text`, optional `id` and `label`) or CSV with a header, optionally .gz/.zst.
     #[arg(long)]
     pub data: PathBuf,
-    /// Use this model's analyzer instead of the default configuration.
+    /// Use this model's analyzer instead of the one `stance train` uses by default.
     #[arg(long)]
     pub model: Option<PathBuf>,
 }
@@ -32,7 +32,7 @@ pub(super) fn run(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
     let analyzer = match &model {
         Some(m) => m.analyzer(),
         None => {
-            default = Analyzer::new(AnalyzerConfig::default())?;
+            default = Analyzer::new(crate::train::TrainParams::default().analyzer)?;
             &default
         }
     };

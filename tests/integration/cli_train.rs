@@ -219,3 +219,122 @@ fn eval_and_predict_refuse_bad_models_and_empty_text() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope.json"), "{}", stderr(&out));
 }
+
+// See: issue 15 (training without --out overwrote the shipped model).
+#[test]
+fn train_never_overwrites_a_model_without_force_and_records_name_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture_data(), dir.path().join("mine.jsonl")).unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", "mine.jsonl", "--cv", "0"];
+        args.extend_from_slice(extra);
+        run_in(dir.path(), &args)
+    };
+    let out = train(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model = dir.path().join("mine.model.json");
+    assert!(model.is_file(), "the default output sits beside the data");
+    let first = std::fs::read(&model).unwrap();
+    let loaded = stance::artifact::load(&model).unwrap();
+    assert_eq!(
+        loaded.id(),
+        "mine@0.1.0",
+        "name from the file, default version"
+    );
+
+    let out = train(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("mine.model.json already exists; pass --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), first, "left untouched");
+
+    let out = train(&["--force", "--name", "county", "--version", "3.1.0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let loaded = stance::artifact::load(&model).unwrap();
+    assert_eq!(loaded.id(), "county@3.1.0");
+}
+
+// See: issue 15 (error causes were printed twice).
+#[test]
+fn file_errors_name_their_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["predict", "--model", "nope.json", "x"][..],
+        &["eval", "--data", "nope.jsonl"][..],
+    ] {
+        let out = run_in(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
+// See: issue 15 (predict scored the text as one block, the service by paragraphs).
+#[test]
+fn predict_scores_paragraphs_like_the_service_and_explains_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture_model_path().to_str().unwrap().to_string();
+    let text = "Protect our neighbors from ICE raids.\n\nThe council meets Tuesday.";
+    let out = run_in(
+        dir.path(),
+        &[
+            "predict",
+            "--model",
+            &model,
+            "--json",
+            "--explain",
+            "2",
+            text,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(v["low_confidence"].is_boolean(), "{v}");
+    let paragraphs = v["paragraphs"]
+        .as_array()
+        .expect("paragraphs with --explain");
+    assert_eq!(paragraphs.len(), 2, "{v}");
+    assert!(paragraphs[0]["explanation"]["toward"].is_array(), "{v}");
+    let out = run_in(
+        dir.path(),
+        &["predict", "--model", &model, "--paragraphs", text],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        3,
+        "document line and two paragraph lines"
+    );
+}
+
+// See: issue 15 (commands needed models/ in the working directory).
+#[test]
+fn commands_use_the_built_in_model_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "predict",
+            "--json",
+            "The council voted to keep its sanctuary policy.",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let shipped = stance::artifact::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(stance::DEFAULT_MODEL_PATH),
+    )
+    .unwrap();
+    assert_eq!(
+        v["checksum"],
+        shipped.checksum(),
+        "the built-in model is the shipped file"
+    );
+}

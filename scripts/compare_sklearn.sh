@@ -8,13 +8,16 @@
 #            [--c 10] [--ngrams 1..2] [--min-df 2] [--max-df 1.0] [--max-features N]
 #            [--class-weight none|balanced] [--max-iter 1000] [--sk-tol matched|NUMBER]
 #            [--sk-blas-threads 1] [--repeat 1] [--work DIR] [--no-build]
+#            [--bench-source FILE] [--negation-scope N]
 #
 # Sets:
 #   training  training_data/train.jsonl -> training_data/test.jsonl (skipped if absent)
 #   shared    ../shared/datasets/usvsthem_immigration.jsonl (or $STANCE_SHARED_DATASET),
 #             its own split: train+valid -> test (skipped if ../shared is absent)
 #   bench     speed: --n paragraphs (default 100,000) from scripts/make_bench_corpus,
-#             built from training_data/train.jsonl (or, until that exists, from
+#             built from --bench-source (default training_data/train.jsonl; give
+#             training_data/v1/train.jsonl to compare with runs before corpus
+#             v2) (or, until that exists, from
 #             training_data/parts/*.train.jsonl); tested on training_data/test.jsonl
 #             (or parts/*.test.jsonl)
 #   parts     training_data/parts/*.train.jsonl -> parts/*.test.jsonl (development
@@ -75,6 +78,8 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --bench-source) BENCH_SOURCE="$2"; shift 2 ;;
+    --negation-scope) NEGATION="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -132,6 +137,7 @@ run_set() {
   mkdir -p "$dir"
   local model="$dir/model.json"
   local args=(--data "$train" --out "$model" --force --cv 0 --c "$C" --ngrams "$NGRAMS"
+    ${NEGATION:+--negation-scope "$NEGATION"}
     --min-df "$MIN_DF" --max-df "$MAX_DF" --class-weight "$CLASS_WEIGHT" --max-iter "$MAX_ITER")
   [ -n "$MAX_FEATURES" ] && args+=(--max-features "$MAX_FEATURES")
   for r in $(seq 1 "$REPEAT"); do
@@ -195,7 +201,7 @@ for set in "${WANT[@]}"; do
         echo "compare_sklearn: [shared] skipped: ../shared/datasets is absent" >&2
       fi ;;
     bench)
-      if [ -f "$TRAIN_JSONL" ]; then src="$TRAIN_JSONL"; else
+      if [ -n "${BENCH_SOURCE:-}" ]; then src="$BENCH_SOURCE"; elif [ -f "$TRAIN_JSONL" ]; then src="$TRAIN_JSONL"; else
         echo "compare_sklearn: [bench] training_data/train.jsonl absent: recombining parts/*.train.jsonl" >&2
         src="$(parts_split train)"
       fi
@@ -213,7 +219,7 @@ fi
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); load: $(uptime | sed 's/.*load average/load average/')"
   echo "# stance binary: sha256 $STANCE_SHA..., built $STANCE_BUILT"
-  echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL --sk-blas-threads $SK_BLAS_THREADS --repeat $REPEAT"
+  echo "# command: scripts/compare_sklearn.sh --sets $SETS --n $N --c $C --ngrams $NGRAMS --min-df $MIN_DF --max-df $MAX_DF${MAX_FEATURES:+ --max-features $MAX_FEATURES} --class-weight $CLASS_WEIGHT --max-iter $MAX_ITER --sk-tol $SK_TOL --sk-blas-threads $SK_BLAS_THREADS --repeat $REPEAT${BENCH_SOURCE:+ --bench-source $BENCH_SOURCE}${NEGATION:+ --negation-scope $NEGATION}"
   echo
   "$PY" "$ROOT/scripts/sklearn_reference.py" table "${RESULTS[@]}"
 } | tee "$WORK/table.md"

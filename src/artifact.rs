@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::eval::CvReport;
 use crate::features::{Tfidf, TfidfParams};
 use crate::label::Label;
-use crate::model::{FitInfo, LogReg, LogRegParams};
+use crate::model::{Calibration, FitInfo, LogReg, LogRegParams};
 use crate::pipeline::{ModelMeta, StanceModel};
 use crate::text::{Analyzer, AnalyzerConfig};
 
@@ -143,6 +143,9 @@ struct Body {
     analyzer: AnalyzerConfig,
     tfidf: TfidfBody,
     logreg: LogRegBody,
+    /// Absent in models written before calibration: temperature 1.
+    #[serde(default)]
+    calibration: Calibration,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +193,7 @@ fn body_bytes(model: &StanceModel) -> Result<Vec<u8>, serde_json::Error> {
             weights: lr.weights().to_vec(),
             fit_info: lr.fit_info().clone(),
         },
+        calibration: model.calibration.clone(),
     };
     serde_json::to_vec(&body)
 }
@@ -349,6 +353,12 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StanceModel, ArtifactErro
             logreg.n_classes()
         )));
     }
+    if !body.calibration.is_valid() {
+        return Err(inconsistent(format!(
+            "calibration temperature {} is not a positive number",
+            body.calibration.temperature
+        )));
+    }
     Ok(StanceModel {
         meta: body.meta,
         analyzer,
@@ -356,5 +366,6 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<StanceModel, ArtifactErro
         logreg,
         checksum: envelope.checksum,
         logreg_params: lr.params,
+        calibration: body.calibration,
     })
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::{paragraphs, Offsets};
 use crate::features::{SparseRow, SparseVec, Tfidf};
 use crate::label::{Label, Probabilities};
-use crate::model::{LogReg, LogRegParams};
+use crate::model::{Calibration, LogReg, LogRegParams};
 use crate::text::{Analyzer, Token};
 
 /// Descriptive data carried by a model: identity and how it was made.
@@ -149,6 +149,7 @@ pub struct StanceModel {
     pub(crate) tfidf: Tfidf,
     pub(crate) logreg: LogReg,
     pub(crate) logreg_params: LogRegParams,
+    pub(crate) calibration: Calibration,
     pub(crate) checksum: String,
 }
 
@@ -188,10 +189,32 @@ impl StanceModel {
         &self.logreg_params
     }
 
-    /// Probabilities for a feature row.
+    /// The temperature the logits are divided by before the softmax.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// Replaces the calibration (`stance calibrate`, `eval --no-calibrate`).
+    /// The model is then unsaved: its checksum is cleared.
+    pub fn set_calibration(&mut self, calibration: Calibration) {
+        self.calibration = calibration;
+        self.checksum.clear();
+    }
+
+    /// The classifier's logits for a feature row, classes in
+    /// [`Label::ALL`] order, before calibration.
+    pub fn logits(&self, x: SparseRow<'_>) -> [f64; 3] {
+        let mut z = [0.0; 3];
+        self.logreg.decision_function(x, &mut z);
+        z
+    }
+
+    /// Probabilities for a feature row: the softmax of the logits divided by
+    /// the calibration temperature.
     pub fn score_features(&self, x: SparseRow<'_>) -> Probabilities {
-        let mut p = [0.0; 3];
-        self.logreg.predict_proba_into(x, &mut p);
+        let mut p = self.logits(x);
+        self.calibration.scale(&mut p);
+        crate::model::logistic::softmax_in_place(&mut p);
         Probabilities::from_class_order(p)
     }
 
@@ -311,13 +334,16 @@ impl StanceModel {
         let (x, para, tokens, spans, base) = (a.features, a.text, a.tokens, a.term_spans, a.base);
         let (label, other) = (p.label(), p.runner_up());
         let (li, oi) = (label.index(), other.index());
-        let intercept = self.logreg.intercepts()[li] - self.logreg.intercepts()[oi];
+        // Calibration divides every logit by T, so every part of the log
+        // odds is divided by T too and the parts still add up exactly.
+        let t = self.calibration.temperature;
+        let intercept = (self.logreg.intercepts()[li] - self.logreg.intercepts()[oi]) / t;
         let mut contributions: Vec<(u32, f64)> = x
             .view()
             .iter()
             .map(|(j, v)| {
                 let w = self.logreg.coef(li, j) - self.logreg.coef(oi, j);
-                (j as u32, v * w)
+                (j as u32, v * w / t)
             })
             .collect();
         let log_odds = intercept + contributions.iter().map(|c| c.1).sum::<f64>();
@@ -453,6 +479,37 @@ mod tests {
             let span: String = text.chars().skip(c.start).take(c.end - c.start).collect();
             assert_eq!(span, c.text, "term {}", c.term);
         }
+    }
+
+    #[test]
+    fn a_temperature_softens_probabilities_keeps_labels_and_exact_explanations() {
+        let mut m = tiny_model();
+        let text = "Sanctuary cities shield criminals; protect families and honor detainers.";
+        let opts = DocumentOptions {
+            explain: 1000,
+            ..DocumentOptions::default()
+        };
+        let plain = m.score_document(text, &opts).unwrap();
+        m.set_calibration(Calibration {
+            temperature: 2.0,
+            ..Calibration::identity()
+        });
+        let soft = m.score_document(text, &opts).unwrap();
+        let (a, b) = (&plain.paragraphs[0], &soft.paragraphs[0]);
+        assert_eq!(a.label, b.label, "a temperature never changes the label");
+        assert!(b.probabilities.get(b.label) < a.probabilities.get(a.label));
+        let ex = b.explanation.as_ref().expect("explanation requested");
+        let want = (b.probabilities.get(ex.label) / b.probabilities.get(ex.runner_up)).ln();
+        let sum: f64 = ex.intercept
+            + ex.toward
+                .iter()
+                .chain(&ex.against)
+                .map(|c| c.weight)
+                .sum::<f64>();
+        assert!((sum - want).abs() < 1e-9, "{sum} vs {want}");
+        let ea = a.explanation.as_ref().expect("explanation requested");
+        assert!((ex.log_odds * 2.0 - ea.log_odds).abs() < 1e-9);
+        assert!(m.checksum().is_empty(), "a recalibrated model is unsaved");
     }
 
     #[test]

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::Provenance;
 use crate::dataset::Dataset;
-use crate::eval::{evaluate, stratified_folds, CvReport};
+use crate::eval::{evaluate, reliability, stratified_folds, CvReport, Reliability};
 use crate::features::{TfidfError, TfidfParams};
-use crate::label::Label;
-use crate::model::{LogRegError, LogRegParams};
+use crate::label::{Label, Probabilities};
+use crate::model::{Calibration, LogRegError, LogRegParams};
 use crate::pipeline::{ModelMeta, StanceModel};
 use crate::text::{Analyzer, AnalyzerConfig, AnalyzerError};
 
@@ -45,6 +45,11 @@ pub struct TrainParams {
     pub cv_folds: usize,
     /// Seed for fold assignment (default 42).
     pub seed: u64,
+    /// Fit a temperature on the out-of-fold predictions (default true;
+    /// needs cross-validation). Parameters recorded before this existed
+    /// read as false.
+    #[serde(default)]
+    pub calibrate: bool,
 }
 
 impl Default for TrainParams {
@@ -67,6 +72,7 @@ impl Default for TrainParams {
             },
             cv_folds: DEFAULT_CV_FOLDS,
             seed: DEFAULT_SEED,
+            calibrate: true,
         }
     }
 }
@@ -128,6 +134,44 @@ pub struct Trained {
     pub model: StanceModel,
     /// Cross-validation results, unless skipped.
     pub cv: Option<CvReport>,
+    /// Calibration metrics of the out-of-fold predictions without and with
+    /// the fitted temperature, unless cross-validation was skipped.
+    pub calibration_check: Option<CalibrationCheck>,
+}
+
+/// Calibration metrics on predictions the model did not train on, with
+/// temperature 1 and with the fitted one.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationCheck {
+    /// The temperature fitted (applied to the model only when
+    /// [`TrainParams::calibrate`]).
+    pub temperature: f64,
+    /// Temperature 1.
+    pub uncalibrated: Reliability,
+    /// The fitted temperature.
+    pub calibrated: Reliability,
+}
+
+impl CalibrationCheck {
+    /// Metrics of `logits` against `truth` at temperature 1 and at `calibration`'s.
+    pub fn of(logits: &[[f64; 3]], truth: &[Label], calibration: &Calibration) -> Self {
+        let probs = |c: &Calibration| -> Vec<Probabilities> {
+            logits
+                .iter()
+                .map(|z| {
+                    let mut p = *z;
+                    c.scale(&mut p);
+                    crate::model::logistic::softmax_in_place(&mut p);
+                    Probabilities::from_class_order(p)
+                })
+                .collect()
+        };
+        Self {
+            temperature: calibration.temperature,
+            uncalibrated: reliability(&probs(&Calibration::identity()), truth),
+            calibrated: reliability(&probs(calibration), truth),
+        }
+    }
 }
 
 /// Fits analyzer config, TF-IDF and classifier on `texts` (no
@@ -159,6 +203,7 @@ pub fn fit(
         tfidf,
         logreg,
         logreg_params: params.logreg.clone(),
+        calibration: crate::model::Calibration::identity(),
         checksum: String::new(),
     })
 }
@@ -201,6 +246,7 @@ pub fn train(
         }
     }
 
+    let mut oof_logits = vec![[0.0; 3]; labels.len()];
     let cv = if k > 0 {
         let folds = stratified_folds(&labels, k, params.seed);
         let mut predicted = vec![Label::Neutral; labels.len()];
@@ -222,7 +268,11 @@ pub fn train(
             let truth: Vec<Label> = test.iter().map(|&i| labels[i]).collect();
             let pred: Vec<Label> = test
                 .iter()
-                .map(|&i| model.score(texts[i]).label())
+                .map(|&i| {
+                    let x = model.features(texts[i]);
+                    oof_logits[i] = model.logits(x.view());
+                    model.score_features(x.view()).label()
+                })
                 .collect();
             for (&i, &p) in test.iter().zip(&pred) {
                 predicted[i] = p;
@@ -244,18 +294,47 @@ pub fn train(
         None
     };
 
+    // Temperature scaling on the out-of-fold logits: predictions no fold's
+    // model trained on, as the final model's will be on new text.
+    // Fitted and measured whenever there are folds; applied only when asked.
+    let (calibration, calibration_check) = if k > 0 {
+        let y: Vec<usize> = labels.iter().map(|l| l.index()).collect();
+        let c = Calibration::fit(
+            &oof_logits,
+            &y,
+            format!(
+                "{k}-fold out-of-fold predictions on the training data (seed {})",
+                params.seed
+            ),
+        );
+        let check = CalibrationCheck::of(&oof_logits, &labels, &c);
+        (c, Some(check))
+    } else {
+        (Calibration::identity(), None)
+    };
+    let calibration = if params.calibrate {
+        calibration
+    } else {
+        Calibration::identity()
+    };
+
     progress(Progress::FinalFit);
     let mut meta = placeholder_meta(params, data);
     meta.provenance.cv = cv.clone();
     meta.provenance.examples_per_label = counts;
-    let model = fit(
+    let mut model = fit(
         params,
         &texts,
         &labels,
         weighted.then_some(weights.as_slice()),
         meta,
     )?;
-    Ok(Trained { model, cv })
+    model.set_calibration(calibration);
+    Ok(Trained {
+        model,
+        cv,
+        calibration_check,
+    })
 }
 
 fn placeholder_meta(params: &TrainParams, data: &Dataset) -> ModelMeta {

@@ -1,4 +1,7 @@
-//! `stance eval`: metrics of a model on a labeled file.
+//! `stance eval`: metrics of a model on a labeled file: labels (accuracy,
+//! macro-F1, per class, confusion) and calibration (expected calibration
+//! error, Brier score, log loss and the reliability table, with the model's
+//! temperature and without it).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,6 +13,8 @@ use rayon::prelude::*;
 
 use crate::eval::evaluate;
 use crate::label::Label;
+use crate::model::Calibration;
+use crate::train::CalibrationCheck;
 
 /// Arguments of `stance eval`.
 #[derive(Debug, Args)]
@@ -17,38 +22,75 @@ pub struct EvalArgs {
     /// Model file (default: the shipped model, built into the binary).
     #[arg(long, env = "STANCE_MODEL")]
     pub model: Option<PathBuf>,
-    /// Labeled file: JSONL (`text`, `label`) or CSV with a header.
+    /// Labeled file: JSONL (`text`, `label`) or CSV with a header, optionally .gz/.zst.
     #[arg(long)]
     pub data: PathBuf,
-    /// Print one JSON object (keys: n, accuracy, macro_f1, per_class, confusion, model).
+    /// Print one JSON object (keys: n, accuracy, macro_f1, per_class,
+    /// confusion, calibration, model, checksum).
     #[arg(long)]
     pub json: bool,
+    /// Score with temperature 1 (the model's raw probabilities) instead of
+    /// the model's calibration.
+    #[arg(long)]
+    pub no_calibrate: bool,
 }
 
 pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = super::load_model(args.model.as_deref())?;
+    let mut model = super::load_model(args.model.as_deref())?;
+    let checksum = model.checksum().to_string();
+    if args.no_calibrate {
+        model.set_calibration(Calibration::identity());
+    }
     let data = crate::dataset::read_labeled(&args.data).context("cannot read evaluation data")?;
     for w in &data.warnings {
         eprintln!("warning: {w}");
     }
     let truth: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
+    let logits: Vec<[f64; 3]> = data
+        .examples
+        .par_iter()
+        .map(|e| model.logits(model.features(&e.text).view()))
+        .collect();
     let predicted: Vec<Label> = data
         .examples
         .par_iter()
         .map(|e| model.score(&e.text).label())
         .collect();
     let report = evaluate(&truth, &predicted);
+    let calibration = CalibrationCheck::of(&logits, &truth, model.calibration());
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&report)?;
         if let Some(obj) = v.as_object_mut() {
             obj.insert("model".into(), model.id().into());
-            obj.insert("checksum".into(), model.checksum().into());
+            obj.insert("checksum".into(), checksum.into());
+            obj.insert(
+                "calibration".into(),
+                serde_json::json!({
+                    "temperature": model.calibration().temperature,
+                    "calibrated": calibration.calibrated,
+                    "uncalibrated": calibration.uncalibrated,
+                }),
+            );
         }
         writeln!(out, "{}", serde_json::to_string(&v)?)?;
     } else {
         writeln!(out, "model {} on {}", model.id(), args.data.display())?;
         write!(out, "{}", report.to_table())?;
+        let (c, u) = (&calibration.calibrated, &calibration.uncalibrated);
+        writeln!(
+            out,
+            "calibration (temperature {:.3}{}): ECE {:.4} (uncalibrated {:.4}), Brier {:.4} ({:.4}), log loss {:.4} ({:.4})",
+            model.calibration().temperature,
+            if args.no_calibrate { ", --no-calibrate" } else { "" },
+            c.ece,
+            u.ece,
+            c.brier,
+            u.brier,
+            c.log_loss,
+            u.log_loss
+        )?;
+        write!(out, "{}", c.to_table())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod calibrate;
 mod docs;
 mod eval;
 mod predict;
@@ -16,6 +17,7 @@ mod serve;
 mod tokenize;
 mod train;
 
+pub use calibrate::CalibrateArgs;
 pub use docs::{CompletionsArgs, ManArgs};
 pub use eval::EvalArgs;
 pub use predict::PredictArgs;
@@ -40,6 +42,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a model on a labeled file.
     Eval(EvalArgs),
+    /// Refit a model's temperature on your own labeled text.
+    Calibrate(CalibrateArgs),
     /// Score one text (argument or stdin) for a quick check.
     Predict(PredictArgs),
     /// Print the analyzer's tokens of a labeled file (for comparisons).
@@ -59,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Tokenize(a) => tokenize::run(a),
         Command::Score(a) => score::run(a),

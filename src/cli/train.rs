@@ -60,6 +60,10 @@ pub struct TrainArgs {
     /// Class weighting.
     #[arg(long, value_enum, default_value_t = ClassWeightArg::None)]
     pub class_weight: ClassWeightArg,
+    /// Keep temperature 1 instead of fitting one on the out-of-fold
+    /// predictions (the cross-validation folds' calibration).
+    #[arg(long)]
+    pub no_calibrate: bool,
     /// Seed for cross-validation folds.
     #[arg(long, default_value_t = crate::train::DEFAULT_SEED)]
     pub seed: u64,
@@ -140,6 +144,7 @@ impl TrainArgs {
             version: self.model_version.clone(),
             cv_folds: self.cv,
             seed: self.seed,
+            calibrate: !self.no_calibrate,
             ..TrainParams::default()
         };
         (p.analyzer.ngram_min, p.analyzer.ngram_max) = parse_ngrams(&self.ngrams)?;
@@ -219,6 +224,20 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         )?;
         write!(out, "{}", cv.pooled.to_table())?;
     }
+    if let Some(c) = &trained.calibration_check {
+        writeln!(
+            out,
+            "calibration on the out-of-fold predictions: temperature {:.3}{}; ECE {:.4} -> {:.4}, Brier {:.4} -> {:.4}, log loss {:.4} -> {:.4}",
+            c.temperature,
+            if params.calibrate { "" } else { " (not applied: --no-calibrate)" },
+            c.uncalibrated.ece,
+            c.calibrated.ece,
+            c.uncalibrated.brier,
+            c.calibrated.brier,
+            c.uncalibrated.log_loss,
+            c.calibrated.log_loss
+        )?;
+    }
     let report = serde_json::json!({
         "model": out_path.display().to_string(),
         "model_id": trained.model.id(),
@@ -229,6 +248,8 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "features": trained.model.tfidf().n_features(),
         "fit": info,
         "cv": trained.cv,
+        "calibration": trained.model.calibration(),
+        "calibration_check": trained.calibration_check,
         "params": params,
         "seconds": started.elapsed().as_secs_f64(),
     });

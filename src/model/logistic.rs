@@ -245,7 +245,7 @@ impl LogReg {
 /// Softmax with the maximum subtracted first. When the largest logit is
 /// infinite (overflow), the logits equal to it share the probability; any NaN
 /// makes every entry NaN.
-fn softmax_in_place(v: &mut [f64]) {
+pub(crate) fn softmax_in_place(v: &mut [f64]) {
     if v.iter().any(|l| l.is_nan()) {
         v.fill(f64::NAN);
         return;

@@ -21,10 +21,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod calibration;
 pub mod error;
 pub mod logistic;
 pub mod params;
 
+pub use calibration::Calibration;
 pub use error::LogRegError;
 pub use logistic::{FitInfo, LogReg};
 pub use params::{ClassWeight, LogRegParams, ValidLogRegParams, MAX_HISTORY};

@@ -338,3 +338,92 @@ fn commands_use_the_built_in_model_from_any_directory() {
         "the built-in model is the shipped file"
     );
 }
+
+#[test]
+fn calibrate_refits_only_the_temperature_and_eval_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture_model_path().to_str().unwrap().to_string();
+    let data = fixture_data();
+    let data = data.to_str().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--model",
+            &model,
+            "--data",
+            data,
+            "--out",
+            "cal.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("temperature 1.000 -> "),
+        "{}",
+        stdout(&out)
+    );
+    let before = stance::artifact::load(std::path::Path::new(&model)).unwrap();
+    let after = stance::artifact::load(&dir.path().join("cal.json")).unwrap();
+    assert_ne!(after.calibration().temperature, 1.0);
+    assert_eq!(after.tfidf().vocabulary(), before.tfidf().vocabulary());
+    for text in [
+        "Protect our neighbors from ICE raids.",
+        "The council meets Tuesday.",
+    ] {
+        assert_eq!(
+            after.score(text).label(),
+            before.score(text).label(),
+            "{text}"
+        );
+    }
+    let out = run_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--model",
+            &model,
+            "--data",
+            data,
+            "--out",
+            "cal.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "never overwrites without --force"
+    );
+    let out = run_in(
+        dir.path(),
+        &["eval", "--model", "cal.json", "--data", data, "--json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let c = &v["calibration"];
+    assert!(
+        c["calibrated"]["ece"].is_number() && c["uncalibrated"]["ece"].is_number(),
+        "{v}"
+    );
+    assert_eq!(c["calibrated"]["bins"].as_array().map(Vec::len), Some(15));
+    assert!(
+        c["calibrated"]["log_loss"].as_f64() <= c["uncalibrated"]["log_loss"].as_f64(),
+        "fitted on this file, the log loss cannot be worse: {c}"
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            "eval",
+            "--model",
+            "cal.json",
+            "--data",
+            data,
+            "--no-calibrate",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("temperature 1.000, --no-calibrate"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -52,6 +52,20 @@ pub struct TrainParams {
     pub calibrate: bool,
 }
 
+impl TrainParams {
+    /// Checks every parameter (analyzer, TF-IDF, classifier, folds) without
+    /// touching data, so a bad value is reported before a file is read.
+    pub fn check(&self) -> Result<(), TrainError> {
+        Analyzer::new(self.analyzer.clone())?;
+        self.tfidf.check()?;
+        self.logreg.check()?;
+        if self.cv_folds == 1 {
+            return Err(TrainError::OneFold);
+        }
+        Ok(())
+    }
+}
+
 impl Default for TrainParams {
     fn default() -> Self {
         Self {
@@ -215,13 +229,7 @@ pub fn train(
     data: &Dataset,
     mut progress: impl FnMut(Progress),
 ) -> Result<Trained, TrainError> {
-    // Check every parameter before any work.
-    Analyzer::new(params.analyzer.clone())?;
-    params.tfidf.check()?;
-    params.logreg.check()?;
-    if params.cv_folds == 1 {
-        return Err(TrainError::OneFold);
-    }
+    params.check()?;
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let labels: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
     let weights: Vec<f64> = data.examples.iter().map(|e| e.weight).collect();

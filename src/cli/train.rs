@@ -173,6 +173,7 @@ pub fn report_path(model: &std::path::Path) -> PathBuf {
 
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let params = args.params()?;
+    params.check().context("invalid training parameters")?;
     let out_path = args.out_path();
     if out_path.is_dir() {
         bail!(

@@ -14,7 +14,8 @@ use crate::pipeline::{ModelMeta, StanceModel};
 use crate::text::{Analyzer, AnalyzerConfig, AnalyzerError};
 
 /// Inverse regularisation strength of the shipped model (chosen by
-/// cross-validation: README, "Defaults and how they were chosen").
+/// cross-validation, the real development set and Us-vs-Them: README,
+/// "Defaults and how they were chosen").
 pub const DEFAULT_C: f64 = 3.0;
 /// Minimum document frequency of the shipped model.
 pub const DEFAULT_MIN_DF: usize = 2;
@@ -45,9 +46,10 @@ pub struct TrainParams {
     pub cv_folds: usize,
     /// Seed for fold assignment (default 42).
     pub seed: u64,
-    /// Fit a temperature on the out-of-fold predictions (default true;
-    /// needs cross-validation). Parameters recorded before this existed
-    /// read as false.
+    /// Apply the temperature fitted on the out-of-fold predictions (default
+    /// false: on corpus v2 it sharpened probabilities that are already
+    /// over-confident on real text; README, "Calibration"). The temperature
+    /// is fitted and reported whenever there are folds.
     #[serde(default)]
     pub calibrate: bool,
 }
@@ -86,7 +88,7 @@ impl Default for TrainParams {
             },
             cv_folds: DEFAULT_CV_FOLDS,
             seed: DEFAULT_SEED,
-            calibrate: true,
+            calibrate: false,
         }
     }
 }
@@ -108,6 +110,13 @@ pub enum TrainError {
     #[error("need at least two labels in the training data, found {found}")]
     TooFewClasses {
         /// Labels present.
+        found: usize,
+    },
+    /// Fewer than two labels have examples of positive weight: the fit
+    /// would learn nothing (every weight 0 gives one third to each label).
+    #[error("need at least two labels with a positive total weight, found {found} (a weight of 0 drops every example it applies to)")]
+    TooFewWeightedClasses {
+        /// Labels with a positive total weight.
         found: usize,
     },
     /// A label has fewer examples than cross-validation folds.
@@ -242,6 +251,14 @@ pub fn train(
         return Err(TrainError::TooFewClasses {
             found: counts.len(),
         });
+    }
+    let mut weight_of: BTreeMap<Label, f64> = BTreeMap::new();
+    for (&l, &w) in labels.iter().zip(&weights) {
+        *weight_of.entry(l).or_default() += w;
+    }
+    let positive = weight_of.values().filter(|&&w| w > 0.0).count();
+    if positive < 2 {
+        return Err(TrainError::TooFewWeightedClasses { found: positive });
     }
     let k = params.cv_folds;
     if k > 0 {
@@ -417,6 +434,25 @@ mod tests {
         let plain = train(&params, &rows(1.0), |_| {}).unwrap().model;
         assert!(heavy.score("ice").pro > plain.score("ice").pro);
         assert_eq!(heavy.score("ice").label(), Label::Pro);
+    }
+
+    #[test]
+    fn zero_weights_that_leave_one_label_are_refused() {
+        let rows = dataset(&[
+            ("ice protect", Label::Pro, 0.0),
+            ("ice enforce", Label::Anti, 1.0),
+            ("meeting agenda", Label::Anti, 1.0),
+        ]);
+        let params = TrainParams {
+            cv_folds: 0,
+            tfidf: TfidfParams::default(),
+            ..TrainParams::default()
+        };
+        let err = train(&params, &rows, |_| {}).unwrap_err();
+        assert!(
+            matches!(err, TrainError::TooFewWeightedClasses { found: 1 }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -60,10 +60,10 @@ pub struct TrainArgs {
     /// Class weighting.
     #[arg(long, value_enum, default_value_t = ClassWeightArg::None)]
     pub class_weight: ClassWeightArg,
-    /// Keep temperature 1 instead of fitting one on the out-of-fold
-    /// predictions (the cross-validation folds' calibration).
+    /// Store the temperature fitted on the out-of-fold predictions (it is
+    /// fitted and reported either way; off by default, README "Calibration").
     #[arg(long)]
-    pub no_calibrate: bool,
+    pub calibrate: bool,
     /// Seed for cross-validation folds.
     #[arg(long, default_value_t = crate::train::DEFAULT_SEED)]
     pub seed: u64,
@@ -144,7 +144,7 @@ impl TrainArgs {
             version: self.model_version.clone(),
             cv_folds: self.cv,
             seed: self.seed,
-            calibrate: !self.no_calibrate,
+            calibrate: self.calibrate,
             ..TrainParams::default()
         };
         (p.analyzer.ngram_min, p.analyzer.ngram_max) = parse_ngrams(&self.ngrams)?;
@@ -191,6 +191,12 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     for w in &data.warnings {
         eprintln!("warning: {w}");
     }
+    for s in data.sources.iter().filter(|s| s.weight == 0.0) {
+        eprintln!(
+            "warning: {} has weight 0: its {} examples do not count",
+            s.path, s.n_examples
+        );
+    }
     eprintln!(
         "training on {} examples from {}",
         data.examples.len(),
@@ -230,7 +236,7 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             out,
             "calibration on the out-of-fold predictions: temperature {:.3}{}; ECE {:.4} -> {:.4}, Brier {:.4} -> {:.4}, log loss {:.4} -> {:.4}",
             c.temperature,
-            if params.calibrate { "" } else { " (not applied: --no-calibrate)" },
+            if params.calibrate { "" } else { " (not applied: pass --calibrate)" },
             c.uncalibrated.ece,
             c.calibrated.ece,
             c.uncalibrated.brier,

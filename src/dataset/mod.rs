@@ -160,6 +160,12 @@ pub enum DatasetError {
         /// The weight as written.
         value: String,
     },
+    /// The same file is given twice to one training set.
+    #[error("{path}: given more than once (its examples would count twice; use one FILE:WEIGHT)")]
+    GivenTwice {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file holds no examples.
     #[error("{path}: no examples")]
     Empty {
@@ -406,14 +412,28 @@ fn parse_csv(bytes: &[u8], path: &Path, labels: Labels) -> Result<Vec<TextRecord
     let weight_col = column("weight");
     let mut out = Vec::new();
     let mut record = csv::ByteRecord::new();
+    // Lines come from byte offsets: the csv crate's line count is one short
+    // after CRLF line ends (BurntSushi/rust-csv#395). A line end at the
+    // offset itself counts, as the parser starts a record on the `\n` of a
+    // CRLF.
+    let newlines: Vec<u64> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i as u64)
+        .collect();
+    let line_at = |byte: u64| newlines.partition_point(|&p| p <= byte) + 1;
     loop {
-        let line = reader.position().line() as usize;
+        let line = line_at(reader.position().byte());
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_err(line.max(1), e)),
+            Err(e) => {
+                let line = e.position().map_or(line, |p| line_at(p.byte()));
+                return Err(csv_err(line, e));
+            }
         }
-        let line = record.position().map_or(line, |p| p.line() as usize);
+        let line = record.position().map_or(line, |p| line_at(p.byte()));
         let get = |col: usize| -> Result<&str, DatasetError> {
             let raw = record.get(col).unwrap_or_default();
             std::str::from_utf8(raw).map_err(|_| DatasetError::NotUtf8 {
@@ -622,6 +642,24 @@ mod tests {
         assert_eq!(read_texts(&p).unwrap()[0].label, None);
         let (_d, p) = write("a.jsonl", b"{\"text\":\"a\",\"label\":\"meh\"}\n");
         assert!(read_texts(&p).is_err());
+    }
+
+    // See: issue 15 (CRLF line ends made CSV lines one short).
+    #[test]
+    fn csv_lines_are_right_with_crlf_line_ends() {
+        let (_d, p) = write(
+            "a.csv",
+            b"text,label\r\nfine,pro\r\n\"two\r\nlines\",anti\r\nbad,maybe\r\n",
+        );
+        let err = read_labeled(&p).unwrap_err().to_string();
+        assert!(err.contains("a.csv:5: unknown label"), "{err}");
+        let (_d, p) = write(
+            "b.csv",
+            b"text,label\r\nfine,pro\r\n\"two\r\nlines\",anti\r\n",
+        );
+        let d = read_labeled(&p).unwrap();
+        let lines: Vec<usize> = d.examples.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]

@@ -71,10 +71,16 @@ pub struct SourceSummary {
 /// weight 1 this is [`read_labeled`]. With several, `path` names them all
 /// (`a.jsonl + b.jsonl:0.3`) and `sha256` is the digest of the lines
 /// `<sha256> <weight> <path>` of the files in order, so it changes when any
-/// file or weight does. Texts found in more than one file are warned about.
+/// file or weight does. Texts found in more than one file are warned about;
+/// a file given twice is refused (its examples would count twice).
 pub fn read_sources(sources: &[DataSource]) -> Result<Dataset, DatasetError> {
     let mut parts = Vec::with_capacity(sources.len());
-    for s in sources {
+    for (i, s) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|o| o.path == s.path) {
+            return Err(DatasetError::GivenTwice {
+                path: s.path.clone(),
+            });
+        }
         let mut d = read_labeled(&s.path)?;
         for e in &mut d.examples {
             e.weight *= s.weight;
@@ -99,21 +105,23 @@ fn concat(parts: Vec<Dataset>) -> Dataset {
         warnings: Vec::new(),
         sources: Vec::new(),
     };
-    let mut seen: HashMap<String, String> = HashMap::new();
+    // text -> (file index, "file:line") of its first occurrence.
+    let mut seen: HashMap<String, (usize, String)> = HashMap::new();
     let mut digest_input = String::new();
     let mut names = Vec::new();
-    for part in parts {
+    for (file, part) in parts.into_iter().enumerate() {
         let src = part.sources[0].clone();
         for e in &part.examples {
             let key = e.text.trim().to_string();
             let here = format!("{}:{}", src.path, e.line);
             match seen.get(&key) {
-                Some(first) if !first.starts_with(&format!("{}:", src.path)) => out
+                // Duplicates within one file were warned about when it was read.
+                Some((f, first)) if *f != file => out
                     .warnings
                     .push(format!("{here}: duplicate text (same as {first})")),
                 Some(_) => {}
                 None => {
-                    seen.insert(key, here);
+                    seen.insert(key, (file, here));
                 }
             }
         }
@@ -203,5 +211,22 @@ mod tests {
         }])
         .unwrap();
         assert_eq!(one.sha256, read_labeled(&a).unwrap().sha256);
+        let twice = read_sources(&[
+            DataSource {
+                path: a.clone(),
+                weight: 1.0,
+            },
+            DataSource {
+                path: a.clone(),
+                weight: 0.5,
+            },
+        ]);
+        assert!(
+            twice
+                .unwrap_err()
+                .to_string()
+                .contains("given more than once"),
+            "a file given twice is refused"
+        );
     }
 }

@@ -95,15 +95,21 @@ pub async fn read_body(mut payload: Payload, limit: usize) -> Result<BytesMut, A
 /// object: an array or a scalar, even one serde could read into the route's
 /// type, is 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_object(bytes, "the request body")
+}
+
+/// [`parse_json`] for any JSON object of a request; `what` names it in the
+/// message when it is not an object ("the request body", "a document").
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes).map_err(|e| ApiError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
     if !text.trim_start().starts_with('{') {
         return match serde_json::from_str::<serde::de::IgnoredAny>(text) {
             Err(e) => Err(ApiError::from_json(&e)),
-            Ok(_) => Err(ApiError::InvalidRequest(
-                "the request body must be a JSON object".into(),
-            )),
+            Ok(_) => Err(ApiError::InvalidRequest(format!(
+                "{what} must be a JSON object"
+            ))),
         };
     }
     let mut de = serde_json::Deserializer::from_str(text);

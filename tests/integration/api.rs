@@ -646,6 +646,14 @@ async fn batch_answers_in_input_order_and_a_bad_document_gets_its_own_error_entr
         .as_str()
         .unwrap()
         .contains("text"));
+    assert_eq!(
+        results[6]["error"]["message"], "documents[6]: a document must be a JSON object",
+        "a document that is not an object is named as such"
+    );
+    // See: issue 14 (an array was read into a document's fields).
+    let r = app.score_batch(&json!({"documents": [["x", "y"]]})).await;
+    let v = r.json();
+    assert_eq!(v["results"][0]["error"]["code"], "invalid_request", "{v}");
 }
 
 #[tokio::test]

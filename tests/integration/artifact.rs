@@ -179,7 +179,7 @@ fn interrupted_save_leaves_the_previous_model_intact() {
 
 /// The shipped model is what the README's command makes from the shipped
 /// data: retraining with the parameters its provenance records (the
-/// defaults, but for `--no-calibrate`), on the files (and weights) it
+/// defaults), on the files (and weights) it
 /// lists, reproduces its predictions on the test set. Fails when code or data change without a retrain of the shipped
 /// model.
 #[test]

@@ -14,7 +14,7 @@ use super::{json_ok, method_not_allowed};
 use crate::label::{Label, Probabilities};
 use crate::pipeline::{DocumentScore, ParagraphScore, ScoreError};
 use crate::server::error::{ApiError, ErrorDetail};
-use crate::server::extract::{parse_json, ApiJson};
+use crate::server::extract::{parse_object, ApiJson};
 use crate::server::state::AppState;
 use crate::{DocumentOptions, StanceModel};
 
@@ -228,7 +228,7 @@ fn score_entry(
     };
     // The same parser as whole bodies: a document must be an object, and a
     // shape error names the field in the API's words.
-    let doc: BatchDocument = match parse_json(raw.get().as_bytes()) {
+    let doc: BatchDocument = match parse_object(raw.get().as_bytes(), "a document") {
         Ok(d) => d,
         Err(ApiError::InvalidRequest(msg)) => {
             let msg = match msg.split_once(": ") {

@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod adapt;
 pub mod artifact;
 pub mod batch;
 pub mod cli;

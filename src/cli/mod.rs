@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
 mod calibrate;
 mod docs;
 mod eval;
+mod labels;
 mod predict;
+mod sample;
 mod score;
 mod serve;
 mod tokenize;
@@ -20,7 +22,9 @@ mod train;
 pub use calibrate::CalibrateArgs;
 pub use docs::{CompletionsArgs, ManArgs};
 pub use eval::EvalArgs;
+pub use labels::LabelsArgs;
 pub use predict::PredictArgs;
+pub use sample::SampleArgs;
 pub use score::ScoreArgs;
 pub use serve::ServeArgs;
 pub use tokenize::TokenizeArgs;
@@ -52,6 +56,10 @@ pub enum Command {
     Score(ScoreArgs),
     /// Run the HTTP scoring service.
     Serve(ServeArgs),
+    /// Pick the paragraphs of an archive most worth labeling, as labeling tasks.
+    Sample(SampleArgs),
+    /// Labeling-tool round trip: `stance labels import --from labelstudio|doccano`.
+    Labels(LabelsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `stance man > stance.1`.
@@ -68,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tokenize(a) => tokenize::run(a),
         Command::Score(a) => score::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Sample(a) => sample::run(a),
+        Command::Labels(a) => labels::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
     }

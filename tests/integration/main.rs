@@ -11,6 +11,8 @@ mod training_data;
 mod corpus_balance;
 // Every output the documentation shows is the shipped model's.
 mod doc_examples;
+// `stance sample` and `stance labels import`: the labeling round trip on files.
+mod cli_adapt;
 // The learner against linfa-logistic on small dense problems.
 mod oracle_linfa;
 // The model file: round trip, exact shape, corruption and version checks.

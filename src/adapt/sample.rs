@@ -4,8 +4,9 @@
 //! near-copies. Memory is bounded by the batch reader's queue and one
 //! candidate pool per thread, whatever the archive's size.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -81,6 +82,9 @@ pub struct SampleParams {
     /// Paragraphs shorter than this many chars are not candidates (bylines,
     /// datelines, "Advertisement"; default 40).
     pub min_chars: usize,
+    /// Paragraphs never to pick: task ids (`doc_id#paragraph`) and texts
+    /// already labeled or already sent out (see [`read_exclusions`]).
+    pub exclude: HashSet<String>,
     /// Scoring threads; 0 means one per core.
     pub threads: usize,
 }
@@ -96,6 +100,7 @@ impl Default for SampleParams {
             diversity: 0.8,
             seed: 42,
             min_chars: 40,
+            exclude: HashSet::new(),
             threads: 0,
         }
     }
@@ -140,6 +145,78 @@ pub enum SampleError {
     /// Reading the inputs failed.
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// An exclusion file could not be read.
+    #[error("cannot read {path}")]
+    Exclude {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line of an exclusion file is not a JSON object.
+    #[error("{path}:{line}: {message}")]
+    ExcludeLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Reads the `task_id` and `text` of every line of JSONL files (tasks written
+/// by `stance sample`, or labeled files from `stance labels import`): the
+/// paragraphs a new round must not pick again.
+pub fn read_exclusions(files: &[PathBuf]) -> Result<HashSet<String>, SampleError> {
+    let mut out = HashSet::new();
+    for path in files {
+        let body = std::fs::read_to_string(path).map_err(|source| SampleError::Exclude {
+            path: path.clone(),
+            source,
+        })?;
+        if body.trim_start().starts_with('[') {
+            // A Label Studio task file or export: one JSON array.
+            let tasks: Vec<serde_json::Value> = serde_json::from_str(&body)
+                .map_err(|e| exclude_line(path, e.line(), format!("invalid JSON: {e}")))?;
+            for t in &tasks {
+                add_exclusions(t.get("data").unwrap_or(t), &mut out);
+            }
+            continue;
+        }
+        for (i, line) in body.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| exclude_line(path, i + 1, format!("invalid JSON: {e}")))?;
+            if !v.is_object() {
+                return Err(exclude_line(
+                    path,
+                    i + 1,
+                    "a line must be a JSON object".into(),
+                ));
+            }
+            add_exclusions(&v, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn exclude_line(path: &Path, line: usize, message: String) -> SampleError {
+    SampleError::ExcludeLine {
+        path: path.to_path_buf(),
+        line: line.max(1),
+        message,
+    }
+}
+
+fn add_exclusions(v: &serde_json::Value, out: &mut HashSet<String>) {
+    for key in ["task_id", "text"] {
+        if let Some(s) = v.get(key).and_then(serde_json::Value::as_str) {
+            out.insert(s.to_string());
+        }
+    }
 }
 
 /// What a sampling run saw and picked.
@@ -155,6 +232,8 @@ pub struct SampleSummary {
     pub paragraphs: u64,
     /// Paragraphs shorter than `min_chars`.
     pub short: u64,
+    /// Paragraphs skipped because an exclusion file holds them.
+    pub excluded: u64,
     /// Candidates that were exact copies (same TF-IDF row) of one held.
     pub copies: u64,
     /// Candidates skipped by the diversity step.
@@ -169,12 +248,13 @@ impl fmt::Display for SampleSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "summary: picked={} records={} bad_records={} paragraphs={} short={} copies={} too_similar={} mb={:.2} seconds={:.3}",
+            "summary: picked={} records={} bad_records={} paragraphs={} short={} excluded={} copies={} too_similar={} mb={:.2} seconds={:.3}",
             self.picked.len(),
             self.records,
             self.bad_records,
             self.paragraphs,
             self.short,
+            self.excluded,
             self.copies,
             self.too_similar,
             self.bytes as f64 / 1e6,
@@ -191,6 +271,7 @@ struct WorkerOut {
     bad_records: u64,
     paragraphs: u64,
     short: u64,
+    excluded: u64,
 }
 
 /// Reads every input, scores every paragraph with `model`, and picks the
@@ -247,6 +328,7 @@ pub fn sample(model: &StanceModel, params: &SampleParams) -> Result<SampleSummar
         bad_records: 0,
         paragraphs: 0,
         short: 0,
+        excluded: 0,
         copies: 0,
         too_similar: 0,
         bytes: counters.bytes.load(std::sync::atomic::Ordering::Relaxed),
@@ -258,6 +340,7 @@ pub fn sample(model: &StanceModel, params: &SampleParams) -> Result<SampleSummar
         summary.bad_records += out.bad_records;
         summary.paragraphs += out.paragraphs;
         summary.short += out.short;
+        summary.excluded += out.excluded;
         pool.merge(out.pool);
     }
     summary.copies = pool.copies;
@@ -275,6 +358,7 @@ fn worker(model: &StanceModel, params: &SampleParams, work: Receiver<Batch>) -> 
         bad_records: 0,
         paragraphs: 0,
         short: 0,
+        excluded: 0,
     };
     let max_chars = DocumentOptions::default().max_paragraph_chars;
     for batch in work {
@@ -295,6 +379,13 @@ fn worker(model: &StanceModel, params: &SampleParams, work: Receiver<Batch>) -> 
                 let n_chars = para.chars().count();
                 if n_chars < params.min_chars {
                     out.short += 1;
+                    continue;
+                }
+                if !params.exclude.is_empty()
+                    && (params.exclude.contains(para)
+                        || params.exclude.contains(&format!("{id}#{k}")))
+                {
+                    out.excluded += 1;
                     continue;
                 }
                 let features = model.features(para);

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use crate::adapt::sample::read_exclusions;
 use crate::adapt::{sample, write_tasks, SampleParams, Strategy, TaskFormat};
 use crate::batch::record::ModelStamp;
 use crate::batch::{FieldNames, InputFormat};
@@ -53,6 +54,9 @@ pub struct SampleArgs {
     /// JSON field or CSV column holding the document id (records without one get `file:line`).
     #[arg(long, default_value = "id")]
     pub id_field: String,
+    /// Never pick paragraphs listed in these files (task files from an earlier `stance sample`, labeled files from `stance labels import`): matched by `task_id` or by text.
+    #[arg(long, num_args = 1..)]
+    pub exclude: Vec<PathBuf>,
     /// Scoring threads (default: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
@@ -77,6 +81,7 @@ pub(super) fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         diversity: args.diversity,
         seed: args.seed,
         min_chars: args.min_chars,
+        exclude: read_exclusions(&args.exclude)?,
         threads: args.threads,
     };
     params.check()?;

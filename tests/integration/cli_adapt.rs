@@ -440,3 +440,76 @@ fn labels_import_reads_doccano_exports_one_file_per_annotator() {
     assert_eq!(labeled[0]["annotators"], serde_json::json!(["ana", "ben"]));
     assert_eq!(labeled[0]["task_id"], tasks[0]["task_id"]);
 }
+
+#[test]
+fn a_second_round_excludes_what_the_first_sent_out() {
+    let dir = tempfile::tempdir().unwrap();
+    archive(dir.path());
+    let d = dir.path();
+    let o = run_in(
+        d,
+        &[
+            "sample",
+            "--input",
+            "archive.jsonl",
+            "-n",
+            "4",
+            "--output",
+            "round1.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_in(
+        d,
+        &[
+            "sample",
+            "--input",
+            "archive.jsonl",
+            "-n",
+            "4",
+            "--format",
+            "jsonl",
+            "--exclude",
+            "round1.json",
+            "--output",
+            "round2.jsonl",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("excluded="), "{}", stderr(&o));
+    let first: Value =
+        serde_json::from_slice(&std::fs::read(d.join("round1.json")).unwrap()).unwrap();
+    let first: HashSet<&str> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["data"]["text"].as_str().unwrap())
+        .collect();
+    let second = read_jsonl(&d.join("round2.jsonl"));
+    assert_eq!(second.len(), 4);
+    for t in &second {
+        assert!(
+            !first.contains(t["text"].as_str().unwrap()),
+            "picked again: {t}"
+        );
+    }
+    std::fs::write(d.join("bad.jsonl"), "{\"text\": \"a\"}\n[1]\n").unwrap();
+    let o = run_in(
+        d,
+        &[
+            "sample",
+            "--input",
+            "archive.jsonl",
+            "--exclude",
+            "bad.jsonl",
+            "--output",
+            "x.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.jsonl:2: a line must be a JSON object"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -68,8 +68,26 @@ impl Calibration {
             }
         }
         let t = ((a + b) / 2.0).exp();
+        let t = if t.is_finite() { t } else { 1.0 };
+        // Where every label is already the most likely class, the loss
+        // keeps falling toward the smallest temperature but drops below
+        // rounding first, and the search stops on the flat part short of the
+        // bound. A bound no worse than the result (the other bound being
+        // worse) is the honest answer. A loss flat everywhere (logits that
+        // say nothing) gives no reason to move from 1.
+        let (lo, hi) = TEMPERATURE_RANGE;
+        let (at_t, at_lo, at_hi) = (loss(t), loss(lo), loss(hi));
+        let t = if at_lo == at_t && at_hi == at_t {
+            1.0
+        } else if at_lo <= at_t && at_hi > at_t {
+            lo
+        } else if at_hi <= at_t && at_lo > at_t {
+            hi
+        } else {
+            t
+        };
         Self {
-            temperature: if t.is_finite() { t } else { 1.0 },
+            temperature: t,
             fitted_on: fitted_on.into(),
             n,
         }
@@ -211,5 +229,8 @@ mod tests {
         let (z, y) = overconfident(3.0);
         assert!(!Calibration::fit(&z, &y, "x").at_bound());
         assert!(!Calibration::identity().at_bound());
+        // Logits that say nothing: every temperature is as good; keep 1.
+        let flat = Calibration::fit(&[[0.0; 3]; 10], &[0; 10], "x");
+        assert_eq!(flat.temperature, 1.0);
     }
 }

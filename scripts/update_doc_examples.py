@@ -15,9 +15,13 @@ checks them against the model on every `cargo test`):
 After a retrain, run `scripts/update_doc_examples.py` (it builds nothing:
 it runs target/release/stance, so `cargo build --release` first), then read
 the diff: the prose around an example may need to change too.
-Numbers are rounded to four decimals; checksums are shown whole.
+Numbers are rounded to four decimals; checksums are shown whole. A `record`
+is written on one line, as `stance score` writes JSONL (docs/BATCH.md). The
+binary runs without any STANCE_* variable of the caller's environment
+(STANCE_MODEL and the like would change what it serves).
 """
 import json
+import os
 import pathlib
 import re
 import socket
@@ -29,6 +33,8 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "stance"
 MARKER = re.compile(r"^\s*<!-- example (\w+) (.*) -->\s*$")
+# The environment of every process run: the caller's, without STANCE_*.
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("STANCE_")}
 
 
 def rounded(v):
@@ -75,7 +81,8 @@ def block_for(kind, inp, base, model):
                "probabilities": r["probabilities"], "stance_index": r["stance_index"],
                "low_confidence": r["low_confidence"], "model": model["name"],
                "model_version": model["version"], "model_checksum": model["checksum"]}
-        return compact(rounded(rec))
+        # One JSON object per line, separated as serde_json writes it.
+        return json.dumps(rounded(rec), ensure_ascii=False, separators=(",", ":"))
     if kind == "perspective":
         body = {"comment": {"text": inp["text"]}, "requestedAttributes": {inp["attribute"]: {}},
                 "spanAnnotations": True}
@@ -87,7 +94,8 @@ def block_for(kind, inp, base, model):
         r = post(base, f"/v2/models/{model['name']}/infer", body)
         return compact(rounded(r))
     if kind == "predict":
-        out = subprocess.run([str(BIN), "predict", inp["text"]], capture_output=True, text=True, check=True)
+        out = subprocess.run([str(BIN), "predict", inp["text"]], capture_output=True, text=True,
+                             check=True, env=ENV)
         return out.stdout.rstrip("\n")
     raise SystemExit(f"unknown example kind {kind}")
 
@@ -99,7 +107,7 @@ def main():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen([str(BIN), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

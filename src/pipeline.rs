@@ -201,6 +201,14 @@ impl StanceModel {
         self.checksum.clear();
     }
 
+    /// Replaces the semantic version recorded in the model (`stance
+    /// calibrate --version`). The model is then unsaved: its checksum is
+    /// cleared.
+    pub fn set_version(&mut self, version: impl Into<String>) {
+        self.meta.version = version.into();
+        self.checksum.clear();
+    }
+
     /// The classifier's logits for a feature row, classes in
     /// [`Label::ALL`] order, before calibration.
     pub fn logits(&self, x: SparseRow<'_>) -> [f64; 3] {
@@ -212,10 +220,7 @@ impl StanceModel {
     /// Probabilities for a feature row: the softmax of the logits divided by
     /// the calibration temperature.
     pub fn score_features(&self, x: SparseRow<'_>) -> Probabilities {
-        let mut p = self.logits(x);
-        self.calibration.scale(&mut p);
-        crate::model::logistic::softmax_in_place(&mut p);
-        Probabilities::from_class_order(p)
+        self.calibration.probabilities(self.logits(x))
     }
 
     /// TF-IDF features of one text, treated as a single segment.

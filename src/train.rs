@@ -179,15 +179,7 @@ impl CalibrationCheck {
     /// Metrics of `logits` against `truth` at temperature 1 and at `calibration`'s.
     pub fn of(logits: &[[f64; 3]], truth: &[Label], calibration: &Calibration) -> Self {
         let probs = |c: &Calibration| -> Vec<Probabilities> {
-            logits
-                .iter()
-                .map(|z| {
-                    let mut p = *z;
-                    c.scale(&mut p);
-                    crate::model::logistic::softmax_in_place(&mut p);
-                    Probabilities::from_class_order(p)
-                })
-                .collect()
+            logits.iter().map(|&z| c.probabilities(z)).collect()
         };
         Self {
             temperature: calibration.temperature,

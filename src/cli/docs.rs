@@ -72,9 +72,37 @@ mod tests {
             .render(&mut roff)
             .expect("renders");
         let roff = String::from_utf8(roff).expect("utf-8");
-        for sub in ["train", "eval", "predict", "score", "serve", "tokenize"] {
-            assert!(bash.contains(sub), "bash completions lack {sub}");
-            assert!(roff.contains(sub), "man page lacks {sub}");
+        // Every subcommand `stance --help` lists, in its order.
+        let help = Cli::command().render_help().to_string();
+        let listed: Vec<&str> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let all = [
+            "train",
+            "eval",
+            "calibrate",
+            "predict",
+            "tokenize",
+            "score",
+            "serve",
+            "completions",
+            "man",
+            "help",
+        ];
+        assert_eq!(listed, all, "stance --help:\n{help}");
+        for sub in all {
+            assert!(
+                bash.contains(&format!("stance,{sub})")),
+                "bash completions lack {sub}"
+            );
+            assert!(
+                roff.contains(&format!("stance\\-{sub}(1)")),
+                "man page lacks {sub}"
+            );
         }
         assert!(bash.contains("--negation-scope"), "flags are completed");
     }

@@ -46,15 +46,17 @@ pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     let truth: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
+    // Features and logits once per example; the labels (calibrated
+    // probabilities, as `score` gives) and both calibration checks derive
+    // from them.
     let logits: Vec<[f64; 3]> = data
         .examples
         .par_iter()
         .map(|e| model.logits(model.features(&e.text).view()))
         .collect();
-    let predicted: Vec<Label> = data
-        .examples
-        .par_iter()
-        .map(|e| model.score(&e.text).label())
+    let predicted: Vec<Label> = logits
+        .iter()
+        .map(|&z| model.calibration().probabilities(z).label())
         .collect();
     let report = evaluate(&truth, &predicted);
     let calibration = CalibrationCheck::of(&logits, &truth, model.calibration());

@@ -123,7 +123,8 @@ mod tests {
     #[test]
     fn ece_weighs_each_bin_by_its_share() {
         // Four predictions at 0.6 confidence, three right: that bin is
-        // calibrated (0.75 vs 0.6 off by 0.15); ECE = 0.15.
+        // under-confident (accuracy 0.75 against confidence 0.6, off by
+        // 0.15); alone it makes the ECE 0.15.
         let probs = [p(0.6, 0.3, 0.1); 4];
         let truth = [Label::Pro, Label::Pro, Label::Pro, Label::Anti];
         let r = reliability(&probs, &truth);
@@ -131,5 +132,16 @@ mod tests {
         let bin = r.bins.iter().find(|b| b.n > 0).expect("one bin");
         assert_eq!((bin.n, bin.accuracy), (4, 0.75));
         assert_eq!(r.bins.len(), BINS);
+        // Two more at 0.9 confidence, both right: a second bin off by 0.1
+        // holding a third of the predictions. ECE = 4/6 * 0.15 + 2/6 * 0.1,
+        // not the plain mean of the two bins (0.125).
+        let mut probs = probs.to_vec();
+        probs.extend([p(0.9, 0.05, 0.05); 2]);
+        let mut truth = truth.to_vec();
+        truth.extend([Label::Pro; 2]);
+        let r = reliability(&probs, &truth);
+        let want = 4.0 / 6.0 * 0.15 + 2.0 / 6.0 * 0.1;
+        assert!((r.ece - want).abs() < 1e-12, "{} vs {want}", r.ece);
+        assert_eq!(r.bins.iter().filter(|b| b.n > 0).count(), 2);
     }
 }

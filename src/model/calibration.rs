@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::label::Probabilities;
+
 /// Smallest and largest temperature the fit considers.
-const T_RANGE: (f64, f64) = (0.05, 20.0);
+pub const TEMPERATURE_RANGE: (f64, f64) = (0.05, 20.0);
 
 /// A fitted temperature and what it was fitted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +52,7 @@ impl Calibration {
         }
         let loss = |t: f64| mean_log_loss(&logits[..n], &labels[..n], t);
         // Golden-section search on ln T: the log loss is convex in 1/T.
-        let (mut a, mut b) = (T_RANGE.0.ln(), T_RANGE.1.ln());
+        let (mut a, mut b) = (TEMPERATURE_RANGE.0.ln(), TEMPERATURE_RANGE.1.ln());
         let g = (5f64.sqrt() - 1.0) / 2.0;
         let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
         let (mut fc, mut fd) = (loss(c.exp()), loss(d.exp()));
@@ -66,8 +68,26 @@ impl Calibration {
             }
         }
         let t = ((a + b) / 2.0).exp();
+        let t = if t.is_finite() { t } else { 1.0 };
+        // Where every label is already the most likely class, the loss
+        // keeps falling toward the smallest temperature but drops below
+        // rounding first, and the search stops on the flat part short of the
+        // bound. A bound no worse than the result (the other bound being
+        // worse) is the honest answer. A loss flat everywhere (logits that
+        // say nothing) gives no reason to move from 1.
+        let (lo, hi) = TEMPERATURE_RANGE;
+        let (at_t, at_lo, at_hi) = (loss(t), loss(lo), loss(hi));
+        let t = if at_lo == at_t && at_hi == at_t {
+            1.0
+        } else if at_lo <= at_t && at_hi > at_t {
+            lo
+        } else if at_hi <= at_t && at_lo > at_t {
+            hi
+        } else {
+            t
+        };
         Self {
-            temperature: if t.is_finite() { t } else { 1.0 },
+            temperature: t,
             fitted_on: fitted_on.into(),
             n,
         }
@@ -78,11 +98,30 @@ impl Calibration {
         self.temperature.is_finite() && self.temperature > 0.0
     }
 
+    /// Whether the temperature lies at an end of [`TEMPERATURE_RANGE`]
+    /// (within 0.1%): a fit that stopped there did not find a minimum
+    /// inside the range, and the data would have pushed it further.
+    pub fn at_bound(&self) -> bool {
+        let (lo, hi) = TEMPERATURE_RANGE;
+        let near = |b: f64| (self.temperature / b).ln().abs() < 1e-3;
+        near(lo) || near(hi)
+    }
+
     /// Divides `logits` by the temperature in place.
     pub fn scale(&self, logits: &mut [f64]) {
         if self.temperature != 1.0 {
             logits.iter_mut().for_each(|l| *l /= self.temperature);
         }
+    }
+
+    /// The calibrated probabilities of one row of logits (classes in
+    /// [`crate::Label::ALL`] order): the softmax of the logits divided by the
+    /// temperature. Every scoring path goes through this.
+    pub fn probabilities(&self, logits: [f64; 3]) -> Probabilities {
+        let mut p = logits;
+        self.scale(&mut p);
+        super::logistic::softmax_in_place(&mut p);
+        Probabilities::from_class_order(p)
     }
 }
 
@@ -153,5 +192,45 @@ mod tests {
             ..Calibration::identity()
         }
         .is_valid());
+    }
+
+    #[test]
+    fn probabilities_are_the_softmax_of_the_scaled_logits() {
+        let c = Calibration {
+            temperature: 2.0,
+            ..Calibration::identity()
+        };
+        let p = c.probabilities([2.0, 0.0, 0.0]).to_class_order();
+        let e = 1f64.exp();
+        let want = [e / (e + 2.0), 1.0 / (e + 2.0), 1.0 / (e + 2.0)];
+        for (got, want) in p.iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{p:?}");
+        }
+        let id = Calibration::identity()
+            .probabilities([0.0; 3])
+            .to_class_order();
+        assert_eq!(id, [1.0 / 3.0; 3]);
+    }
+
+    #[test]
+    fn a_fit_pushed_past_the_range_is_at_a_bound() {
+        // Every label is the least likely class: the flatter the better,
+        // so the fit runs to the largest temperature.
+        let z = vec![[3.0, 1.0, 0.0]; 50];
+        let wrong = vec![2; 50];
+        let c = Calibration::fit(&z, &wrong, "x");
+        assert!(c.at_bound(), "{}", c.temperature);
+        assert!((c.temperature - TEMPERATURE_RANGE.1).abs() < 1e-3);
+        // Every label is the most likely class: sharpen without end.
+        let right = vec![0; 50];
+        let c = Calibration::fit(&z, &right, "x");
+        assert!(c.at_bound(), "{}", c.temperature);
+        assert!((c.temperature - TEMPERATURE_RANGE.0).abs() < 1e-3);
+        let (z, y) = overconfident(3.0);
+        assert!(!Calibration::fit(&z, &y, "x").at_bound());
+        assert!(!Calibration::identity().at_bound());
+        // Logits that say nothing: every temperature is as good; keep 1.
+        let flat = Calibration::fit(&[[0.0; 3]; 10], &[0; 10], "x");
+        assert_eq!(flat.temperature, 1.0);
     }
 }

@@ -172,8 +172,14 @@ impl Settings {
             detail,
         };
         let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
-        let mut s: Settings = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
         let dir = path.parent().unwrap_or(Path::new(""));
+        Self::from_toml(&text, dir).map_err(file_err)
+    }
+
+    /// Defaults overridden by the TOML `text` of a file in `dir`, its
+    /// relative paths joined to `dir`.
+    fn from_toml(text: &str, dir: &Path) -> Result<Self, String> {
+        let mut s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
         for p in [s.model.as_mut(), s.api_keys_file.as_mut()]
             .into_iter()
             .flatten()
@@ -396,6 +402,24 @@ mod tests {
         for k in keys.iter().map(String::as_str).chain(["admin_token"]) {
             assert!(text.contains(&format!("{k} = ")), "example lacks {k}");
         }
+    }
+
+    #[test]
+    fn the_example_model_path_names_the_shipped_model_from_the_files_directory() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+        let text = std::fs::read_to_string(docs.join("stance.example.toml")).unwrap();
+        // The `model` line is commented out (the default is the built-in
+        // model); uncommented, it is read as `--config` reads the file.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("# model = "))
+            .expect("a commented model line");
+        let s = Settings::from_toml(line.trim_start_matches("# "), &docs).unwrap();
+        let model = s.model.expect("model set");
+        assert_eq!(model, docs.join("../models/sanctuary-v2.json"));
+        let loaded = crate::artifact::load(&model).unwrap();
+        let shipped = crate::artifact::load_embedded().unwrap();
+        assert_eq!(loaded.checksum(), shipped.checksum(), "the shipped model");
     }
 
     #[test]

@@ -1153,6 +1153,11 @@ async fn reload_requires_the_admin_token() {
         r.header("www-authenticate"),
         Some(r#"Bearer realm="stance-admin""#)
     );
+    // The messages docs/API.md ("Running it") quotes.
+    assert_eq!(
+        r.json()["error"]["message"],
+        "missing bearer token: send Authorization: Bearer <STANCE_ADMIN_TOKEN>"
+    );
     let r = app
         .request(
             "POST",
@@ -1168,6 +1173,10 @@ async fn reload_requires_the_admin_token() {
     );
     let r = app.reload(Some("wrong-token")).await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(
+        r.json()["error"]["message"],
+        "the bearer token is not valid"
+    );
     let r = app
         .reload(Some(&ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]))
         .await;
@@ -1182,11 +1191,38 @@ async fn reload_is_disabled_without_an_admin_token() {
     for token in [None, Some(ADMIN_TOKEN)] {
         let r = app.reload(token).await;
         assert_eq!((r.status, r.error_code().as_str()), (404, "admin_disabled"));
-        assert!(r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("STANCE_ADMIN_TOKEN"));
+        assert_eq!(
+            r.json()["error"]["message"],
+            "admin routes are disabled: start the service with STANCE_ADMIN_TOKEN set to enable them"
+        );
     }
+}
+
+#[tokio::test]
+async fn reload_of_the_built_in_model_succeeds_and_never_changes_it() {
+    let app = spawn_app_with(|s| s.model = None).await;
+    let shipped = stance::artifact::load_embedded().expect("built-in model");
+    let successes = app
+        .metric("stance_model_reloads_total{result=\"success\"}")
+        .await;
+    for _ in 0..2 {
+        let r = app.reload(Some(ADMIN_TOKEN)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["changed"], false, "{v}");
+        assert_eq!(v["model"]["checksum"], shipped.checksum());
+        assert_eq!(v["previous"], v["model"]);
+    }
+    assert_eq!(
+        app.get("/v1/model").await.json()["checksum"],
+        shipped.checksum()
+    );
+    assert!(
+        app.metric("stance_model_reloads_total{result=\"success\"}")
+            .await
+            >= successes + 2.0,
+        "counted as successful reloads"
+    );
 }
 
 #[tokio::test]

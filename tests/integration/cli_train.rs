@@ -427,3 +427,92 @@ fn calibrate_refits_only_the_temperature_and_eval_reports_it() {
         stdout(&out)
     );
 }
+
+#[test]
+fn calibrate_warns_on_small_data_and_a_bound_and_sets_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture_model_path().to_str().unwrap().to_string();
+    let data = fixture_data();
+    // 24 examples the fixture model was trained on and gets all right: the
+    // fit sharpens until it stops at the smallest temperature.
+    let out = run_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--model",
+            &model,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "cal.json",
+            "--version",
+            "9.9.9",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: only 24 calibration examples (fewer than 100)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: the fitted temperature 0.050 is at a bound of its search range [0.05, 20]"
+        ),
+        "{err}"
+    );
+    let cal = stance::artifact::load(&dir.path().join("cal.json")).unwrap();
+    assert_eq!(cal.meta().version, "9.9.9");
+    assert!(
+        stdout(&out).contains(&format!("({}, sha256:", cal.id())),
+        "{}",
+        stdout(&out)
+    );
+    assert!(cal.calibration().at_bound());
+
+    // 120 examples (the fixture five times, each copy's texts numbered so
+    // none is a duplicate) scored by the shipped model, which gets some
+    // wrong: an inner temperature, no warning, and the model's own version
+    // kept.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut x5 = String::new();
+    for copy in 1..=5 {
+        for line in text.lines() {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["text"] = format!("{} ({copy})", v["text"].as_str().unwrap()).into();
+            x5.push_str(&format!("{v}\n"));
+        }
+    }
+    std::fs::write(dir.path().join("x5.jsonl"), x5).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["calibrate", "--data", "x5.jsonl", "--out", "shipped.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let shipped = stance::artifact::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(stance::DEFAULT_MODEL_PATH),
+    )
+    .unwrap();
+    let cal = stance::artifact::load(&dir.path().join("shipped.json")).unwrap();
+    assert_eq!(cal.meta().version, shipped.meta().version);
+    assert!(!cal.calibration().at_bound());
+    assert_ne!(cal.calibration().temperature, 1.0);
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "calibrate",
+            "--data",
+            "x5.jsonl",
+            "--out",
+            "shipped.json",
+            "--force",
+            "--model-version",
+            "2.1.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cal = stance::artifact::load(&dir.path().join("shipped.json")).unwrap();
+    assert_eq!(cal.meta().version, "2.1.0");
+}

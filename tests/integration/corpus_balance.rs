@@ -129,7 +129,10 @@ fn rows_of(files: &[&str]) -> Vec<Row> {
         .collect()
 }
 
-/// The set of unigram stems of each row, by the shipped analyzer's defaults.
+/// The set of unigram stems of each row, by the analyzer's default
+/// configuration (`AnalyzerConfig::default()`): the shipped model's analyzer
+/// without negation marking, so a negated word counts as itself (`fear`, not
+/// `neg_fear`), as training_data/README.md's table says.
 fn stems(rows: &[Row]) -> Vec<BTreeSet<String>> {
     let analyzer = Analyzer::new(AnalyzerConfig::default()).expect("default analyzer");
     rows.iter()

@@ -12,14 +12,19 @@
 //! ```
 //!
 //! The test scores the input with the shipped (built-in) model and checks
-//! every label, probability, stance index, explanation term and checksum the
-//! block shows. Numbers may be rounded: a number shown with d decimals must
-//! be within half a unit of its last place. A retrain that changes an
-//! example fails here until the documentation is updated.
+//! every label, probability, stance index, `low_confidence` flag, paragraph
+//! and explanation offset, explanation term and checksum the block shows.
+//! Flags, offsets and terms must match exactly. Numbers may be rounded to
+//! four decimals (`scripts/update_doc_examples.py` does, and JSON drops
+//! trailing zeros, so `0.5` stands for `0.5000`): a number shown with d
+//! decimals must be within 0.5·10^-max(d, 4) of the model's. A retrain that
+//! changes an example fails here until the documentation is updated. A
+//! `record` block is one line, as `stance score` writes records.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use stance::pipeline::Explanation;
 use stance::{DocumentOptions, DocumentScore, Label, Probabilities, StanceModel};
 
 /// Markdown files that may hold examples.
@@ -89,14 +94,14 @@ fn decimals(shown: &str) -> i32 {
     })
 }
 
-/// Checks a shown number against the true one, allowing the rounding its
-/// decimals imply.
+/// Checks a shown number against the true one, allowing the rounding to
+/// four decimals (or to as many as it shows, when more).
 fn check_number(at: &str, what: &str, shown: &Value, actual: f64, errors: &mut Vec<String>) {
     let Some(x) = shown.as_f64() else {
         errors.push(format!("{at}: {what} is not a number: {shown}"));
         return;
     };
-    let tol = 0.5 * 10f64.powi(-decimals(&shown.to_string())) + 1e-12;
+    let tol = 0.5 * 10f64.powi(-decimals(&shown.to_string()).max(4)) + 1e-12;
     if (x - actual).abs() > tol {
         errors.push(format!(
             "{at}: {what} shown {shown}, the model gives {actual:.6}"
@@ -116,6 +121,15 @@ fn check_probabilities(
             Some(s) => check_number(at, &format!("{what}.{name}"), s, v, errors),
             None => errors.push(format!("{at}: {what} lacks {name}")),
         }
+    }
+}
+
+/// Checks a shown flag or offset: equal, or an error.
+fn check_exact(at: &str, what: &str, shown: &Value, actual: Value, errors: &mut Vec<String>) {
+    if *shown != actual {
+        errors.push(format!(
+            "{at}: {what} shown {shown}, the model gives {actual}"
+        ));
     }
 }
 
@@ -168,6 +182,12 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         Ok(v) => v,
         Err(e) => return errors.push(format!("{at}: the block is not JSON: {e}")),
     };
+    if ex.kind == "record" && ex.block.trim().lines().count() != 1 {
+        errors.push(format!(
+            "{at}: a record is one JSON object on one line (docs/BATCH.md), the block has {} lines",
+            ex.block.trim().lines().count()
+        ));
+    }
     for key in ["checksum", "model_checksum"] {
         if let Some(c) = shown.get(key).and_then(Value::as_str) {
             let prefix = c.trim_end_matches('.').trim_end_matches('…');
@@ -192,25 +212,25 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
     }
     let mut objects = Vec::new();
     scored_objects(&shown, &mut objects);
-    type Truth<'a> = (
-        Label,
-        Probabilities,
-        f64,
-        Option<&'a stance::pipeline::Explanation>,
-    );
     let truth: Vec<Truth> = docs
         .iter()
         .flat_map(|doc| {
-            std::iter::once((doc.label, doc.probabilities, doc.stance_index, None)).chain(
-                doc.paragraphs.iter().map(|p| {
-                    (
-                        p.label,
-                        p.probabilities,
-                        p.stance_index,
-                        p.explanation.as_ref(),
-                    )
-                }),
-            )
+            std::iter::once(Truth {
+                label: doc.label,
+                probabilities: doc.probabilities,
+                stance_index: doc.stance_index,
+                low_confidence: doc.low_confidence,
+                span: None,
+                explanation: None,
+            })
+            .chain(doc.paragraphs.iter().map(|p| Truth {
+                label: p.label,
+                probabilities: p.probabilities,
+                stance_index: p.stance_index,
+                low_confidence: p.low_confidence,
+                span: Some([p.start, p.end, p.start_utf16, p.end_utf16]),
+                explanation: p.explanation.as_ref(),
+            }))
         })
         .collect();
     // A one-paragraph document may be shown without its paragraph list.
@@ -221,48 +241,112 @@ fn check_score(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
             truth.len()
         ));
     }
-    for (i, (o, (label, p, index, explanation))) in objects.iter().zip(&truth).enumerate() {
-        let what = format!("scored object {i}");
-        if let Some(l) = o.get("label") {
-            check_label(at, &format!("{what} label"), l, *label, errors);
-        }
-        check_probabilities(
+    for (i, (o, t)) in objects.iter().zip(&truth).enumerate() {
+        check_scored_object(at, &format!("scored object {i}"), o, t, errors);
+    }
+}
+
+/// What the model gives for one scored object: a document, or one of its
+/// paragraphs (with its offsets and explanation).
+struct Truth<'a> {
+    label: Label,
+    probabilities: Probabilities,
+    stance_index: f64,
+    low_confidence: bool,
+    /// `start`, `end`, `start_utf16`, `end_utf16` of a paragraph.
+    span: Option<[usize; 4]>,
+    explanation: Option<&'a Explanation>,
+}
+
+fn check_scored_object(at: &str, what: &str, o: &Value, t: &Truth, errors: &mut Vec<String>) {
+    if let Some(l) = o.get("label") {
+        check_label(at, &format!("{what} label"), l, t.label, errors);
+    }
+    check_probabilities(
+        at,
+        &format!("{what} probabilities"),
+        &o["probabilities"],
+        &t.probabilities,
+        errors,
+    );
+    if let Some(s) = o.get("stance_index") {
+        check_number(
             at,
-            &format!("{what} probabilities"),
-            &o["probabilities"],
-            p,
+            &format!("{what} stance_index"),
+            s,
+            t.stance_index,
             errors,
         );
-        if let Some(s) = o.get("stance_index") {
-            check_number(at, &format!("{what} stance_index"), s, *index, errors);
-        }
-        if let (Some(shown_ex), Some(ex_true)) = (o.get("explanation"), explanation) {
-            for (side, terms) in [("toward", &ex_true.toward), ("against", &ex_true.against)] {
-                let shown_terms = shown_ex[side].as_array().cloned().unwrap_or_default();
-                if shown_terms.len() > terms.len() {
-                    errors.push(format!(
-                        "{at}: {what} shows {} terms {side}, the model gives {}",
-                        shown_terms.len(),
-                        terms.len()
-                    ));
-                }
-                for (s, t) in shown_terms.iter().zip(terms.iter()) {
-                    check_label_str(
-                        at,
-                        &format!("{what} {side} term"),
-                        &s["term"],
-                        &t.term,
-                        errors,
-                    );
-                    check_number(
-                        at,
-                        &format!("{what} {side} weight of {}", t.term),
-                        &s["weight"],
-                        t.weight,
-                        errors,
-                    );
-                }
+    }
+    if let Some(f) = o.get("low_confidence") {
+        check_exact(
+            at,
+            &format!("{what} low_confidence"),
+            f,
+            t.low_confidence.into(),
+            errors,
+        );
+    }
+    if let Some(span) = t.span {
+        for (key, v) in ["start", "end", "start_utf16", "end_utf16"]
+            .iter()
+            .zip(span)
+        {
+            if let Some(shown) = o.get(*key) {
+                check_exact(at, &format!("{what} {key}"), shown, v.into(), errors);
             }
+        }
+    }
+    let (Some(shown_ex), Some(ex_true)) = (o.get("explanation"), t.explanation) else {
+        return;
+    };
+    for (key, l) in [("label", ex_true.label), ("runner_up", ex_true.runner_up)] {
+        if let Some(s) = shown_ex.get(key) {
+            check_label(at, &format!("{what} explanation {key}"), s, l, errors);
+        }
+    }
+    for (key, v) in [
+        ("log_odds", ex_true.log_odds),
+        ("intercept", ex_true.intercept),
+    ] {
+        if let Some(s) = shown_ex.get(key) {
+            check_number(at, &format!("{what} explanation {key}"), s, v, errors);
+        }
+    }
+    for (side, terms) in [("toward", &ex_true.toward), ("against", &ex_true.against)] {
+        let shown_terms = shown_ex[side].as_array().cloned().unwrap_or_default();
+        if shown_terms.len() > terms.len() {
+            errors.push(format!(
+                "{at}: {what} shows {} terms {side}, the model gives {}",
+                shown_terms.len(),
+                terms.len()
+            ));
+        }
+        for (s, t) in shown_terms.iter().zip(terms.iter()) {
+            let term = format!("{what} {side} term {}", t.term);
+            check_label_str(
+                at,
+                &format!("{what} {side} term"),
+                &s["term"],
+                &t.term,
+                errors,
+            );
+            check_label_str(at, &format!("{term} text"), &s["text"], &t.text, errors);
+            check_exact(
+                at,
+                &format!("{term} start"),
+                &s["start"],
+                t.start.into(),
+                errors,
+            );
+            check_exact(at, &format!("{term} end"), &s["end"], t.end.into(), errors);
+            check_number(
+                at,
+                &format!("{term} weight"),
+                &s["weight"],
+                t.weight,
+                errors,
+            );
         }
     }
 }
@@ -371,6 +455,14 @@ fn check_predict(ex: &Example, model: &StanceModel, errors: &mut Vec<String>) {
         ));
     }
     let p = doc.probabilities;
+    let flagged = first.split('\t').any(|f| f == "low_confidence");
+    if flagged != doc.low_confidence {
+        errors.push(format!(
+            "{at}: low_confidence {}shown, the model gives low_confidence {}",
+            if flagged { "" } else { "not " },
+            doc.low_confidence
+        ));
+    }
     for f in fields {
         let Some((k, v)) = f.split_once('=') else {
             continue;
@@ -436,7 +528,7 @@ fn documented_outputs_are_what_the_shipped_model_gives() {
 }
 
 #[test]
-fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
+fn the_checker_catches_wrong_numbers_labels_flags_offsets_and_bad_blocks() {
     let model = stance::artifact::load_embedded().expect("the built-in model loads");
     let text = "The county should stop honoring ICE detainers.";
     let doc = model
@@ -454,8 +546,8 @@ fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
         )
     };
     let good = format!(
-        "{{\"label\": \"{}\", \"probabilities\": {{\"pro\": {:.4}, \"anti\": {:.4}, \"neutral\": {:.4}}}}}",
-        doc.label, p.pro, p.anti, p.neutral
+        "{{\"label\": \"{}\", \"probabilities\": {{\"pro\": {:.4}, \"anti\": {:.4}, \"neutral\": {:.4}}}, \"low_confidence\": {}}}",
+        doc.label, p.pro, p.anti, p.neutral, doc.low_confidence
     );
     let wrong_number = good.replace(
         &format!("{:.4}", p.pro),
@@ -472,9 +564,53 @@ fn the_checker_catches_a_wrong_number_a_wrong_label_and_a_bad_block() {
         }
         errors.len()
     };
+    let wrong_flag = good.replace(
+        &format!("\"low_confidence\": {}", doc.low_confidence),
+        &format!("\"low_confidence\": {}", !doc.low_confidence),
+    );
+    // Shown with one decimal, a probability must still be right to four.
+    let one_decimal = format!("{:.1}", p.pro);
+    assert!(
+        (one_decimal.parse::<f64>().expect("number") - p.pro).abs() > 1e-4,
+        "the example needs a probability that one decimal rounds visibly"
+    );
+    let too_rounded = good.replace(&format!("{:.4}", p.pro), &one_decimal);
     assert_eq!(count(&md(good.clone())), 0, "{good}");
     assert_eq!(count(&md(wrong_number)), 1);
     assert_eq!(count(&md(wrong_label)), 1);
+    assert_eq!(count(&md(wrong_flag)), 1);
+    assert_eq!(count(&md(too_rounded)), 1);
     assert_eq!(count(&md("{not json".into())), 1);
+
+    // The whole response with explanations, then one offset moved.
+    let opts = DocumentOptions {
+        explain: 2,
+        ..Default::default()
+    };
+    let explained = model.score_document(text, &opts).expect("scores");
+    let block = serde_json::to_string_pretty(&explained).expect("json");
+    let md_explained = |block: &str| {
+        format!(
+            "<!-- example score {{\"text\": {}, \"explain\": 2}} -->\n```json\n{block}\n```\n",
+            serde_json::to_string(text).expect("json")
+        )
+    };
+    assert_eq!(count(&md_explained(&block)), 0, "{block}");
+    let mut moved: Value = serde_json::from_str(&block).expect("json");
+    let term = &mut moved["paragraphs"][0]["explanation"]["toward"][0];
+    let start = term["start"].as_u64().expect("an explained term");
+    term["start"] = (start + 1).into();
+    let moved = serde_json::to_string_pretty(&moved).expect("json");
+    assert_eq!(count(&md_explained(&moved)), 1, "{moved}");
+
+    // A record spread over several lines is not the record format.
+    let record = |block: &str| {
+        format!(
+            "<!-- example record {{\"text\": {}}} -->\n```json\n{block}\n```\n",
+            serde_json::to_string(text).expect("json")
+        )
+    };
+    assert_eq!(count(&record(&good)), 0);
+    assert_eq!(count(&record(&good.replace(", ", ",\n"))), 1);
     assert!(examples_in("t.md", "<!-- example score {\"text\": \"x\"} -->\nno block").is_err());
 }

@@ -89,6 +89,8 @@ mod tests {
             "tokenize",
             "score",
             "serve",
+            "sample",
+            "labels",
             "completions",
             "man",
             "help",

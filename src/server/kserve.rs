@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::label::{Label, Probabilities};
+use crate::server::strict::{objects, objects_opt, value_as_count, wholes, Object};
 use crate::StanceModel;
 
 /// Columns of the `probabilities` output: the model's class order.
@@ -190,6 +191,7 @@ pub struct RequestInput {
     /// Tensor name.
     pub name: String,
     /// Shape.
+    #[serde(deserialize_with = "wholes")]
     pub shape: Vec<i64>,
     /// Data type (must be `BYTES`).
     pub datatype: String,
@@ -221,9 +223,10 @@ pub struct InferRequest {
     #[serde(default)]
     pub parameters: Option<Map<String, Value>>,
     /// Exactly one `BYTES` input.
+    #[serde(deserialize_with = "objects")]
     pub inputs: Vec<RequestInput>,
     /// Outputs wanted (default: both).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects_opt")]
     pub outputs: Option<Vec<RequestOutput>>,
 }
 
@@ -298,8 +301,9 @@ pub fn parse_body<'a>(
             e.valid_up_to()
         ))
     })?;
-    let req = serde_json::from_str(text).map_err(|e| bad(format!("invalid request JSON: {e}")))?;
-    Ok((req, rest))
+    let req = serde_json::from_str::<Object<InferRequest>>(text)
+        .map_err(|e| bad(format!("invalid request JSON: {e}")))?;
+    Ok((req.0, rest))
 }
 
 /// Decodes BYTES elements in the binary format: each a little-endian u32
@@ -397,9 +401,7 @@ pub fn check_request(
         .as_ref()
         .and_then(|p| p.get("binary_data_size"))
         .map(|v| {
-            v.as_u64()
-                .and_then(|s| usize::try_from(s).ok())
-                .ok_or_else(|| bad("binary_data_size must be a non-negative integer"))
+            value_as_count(v).ok_or_else(|| bad("binary_data_size must be a non-negative integer"))
         })
         .transpose()?;
     let texts = match (binary_size, &input.data) {

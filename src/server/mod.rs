@@ -9,11 +9,14 @@
 //! - [`extract`]: the strict JSON body extractor; [`error`]: [`ApiError`],
 //!   the one place errors become statuses and JSON;
 //! - [`middleware`]: request ids, per-request log lines and metrics;
-//! - [`metrics`]: Prometheus counters; [`reload`]: load, check, swap.
+//! - [`metrics`]: Prometheus counters; [`reload`]: load, check, swap;
+//! - [`strict`]: serde helpers that read requests as `openapi.json` says;
+//!   [`contract`]: the OpenAPI document as served, with this server's limits.
 //!
 //! The API is documented in `docs/API.md` and `GET /openapi.json`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -26,6 +29,7 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod strict;
 
 pub use error::ApiError;
 pub use reload::{load_checked, ModelLoadError};

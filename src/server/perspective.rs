@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::keys::KeyRejection;
+use super::strict::{object_map_opt, object_opt, objects_opt};
 use crate::label::Label;
 use crate::pipeline::DocumentScore;
 
@@ -106,10 +107,10 @@ pub struct TextEntry {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArticleAndParentComment {
     /// The article.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub article: Option<TextEntry>,
     /// The parent comment.
-    #[serde(default, alias = "parent_comment")]
+    #[serde(default, alias = "parent_comment", deserialize_with = "object_opt")]
     pub parent_comment: Option<TextEntry>,
 }
 
@@ -118,10 +119,14 @@ pub struct ArticleAndParentComment {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Context {
     /// Context texts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects_opt")]
     pub entries: Option<Vec<TextEntry>>,
     /// An article and parent comment.
-    #[serde(default, alias = "article_and_parent_comment")]
+    #[serde(
+        default,
+        alias = "article_and_parent_comment",
+        deserialize_with = "object_opt"
+    )]
     pub article_and_parent_comment: Option<ArticleAndParentComment>,
 }
 
@@ -142,13 +147,17 @@ pub struct AttributeParameters {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AnalyzeCommentRequest {
     /// The comment to score (required).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub comment: Option<TextEntry>,
     /// Context (accepted, not used).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub context: Option<Context>,
     /// Attribute name (optionally `NAME@VERSION`) to options (required, non-empty).
-    #[serde(default, alias = "requested_attributes")]
+    #[serde(
+        default,
+        alias = "requested_attributes",
+        deserialize_with = "object_map_opt"
+    )]
     pub requested_attributes: Option<BTreeMap<String, Option<AttributeParameters>>>,
     /// Return a score per paragraph as well.
     #[serde(default, alias = "span_annotations")]
@@ -462,15 +471,65 @@ impl ResponseError for PerspectiveError {
     }
 }
 
-/// Parses a request body.
+/// Parses a request body: UTF-8 JSON whose top level is an object (serde
+/// alone would also read a struct from an array of its fields).
 pub fn parse_request(body: &[u8]) -> Result<AnalyzeCommentRequest, PerspectiveError> {
+    parse_object(body)
+}
+
+/// Parses a body that must be a JSON object into `T`.
+fn parse_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PerspectiveError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         PerspectiveError::InvalidJson(format!(
             "the body is not valid UTF-8 (first bad byte at offset {})",
             e.valid_up_to()
         ))
     })?;
-    serde_json::from_str(text).map_err(|e| PerspectiveError::InvalidJson(e.to_string()))
+    serde_json::from_str::<super::strict::Object<T>>(text)
+        .map(|o| o.0)
+        .map_err(|e| PerspectiveError::InvalidJson(e.to_string()))
+}
+
+/// Checks a comment as Perspective does: plain text (HTML is refused),
+/// non-blank, at most `max_comment_bytes` of UTF-8. Returns its text.
+fn check_comment(
+    comment: Option<TextEntry>,
+    max_comment_bytes: usize,
+) -> Result<String, PerspectiveError> {
+    let comment = comment.unwrap_or_default();
+    match comment.kind.as_deref() {
+        None | Some("PLAIN_TEXT") | Some("TEXT_TYPE_UNSPECIFIED") => {}
+        Some("HTML") => return Err(PerspectiveError::NotPlainText),
+        Some(other) => {
+            return Err(PerspectiveError::UnknownTextType(
+                other.chars().take(64).collect(),
+            ))
+        }
+    }
+    let text = comment.text.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(PerspectiveError::CommentEmpty);
+    }
+    if text.len() > max_comment_bytes {
+        return Err(PerspectiveError::CommentTooLong {
+            bytes: Some(text.len()),
+            limit: max_comment_bytes,
+        });
+    }
+    Ok(text)
+}
+
+/// Refuses a context with both `entries` (non-empty) and an article.
+fn check_context(context: Option<&Context>) -> Result<(), PerspectiveError> {
+    match context {
+        Some(ctx)
+            if ctx.entries.as_ref().is_some_and(|e| !e.is_empty())
+                && ctx.article_and_parent_comment.is_some() =>
+        {
+            Err(PerspectiveError::ContextConflict)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Whether a language tag (ISO 639-1 or BCP-47, any case) is English.
@@ -495,33 +554,8 @@ pub fn check_request(
     model_version: &str,
     max_comment_bytes: usize,
 ) -> Result<CheckedRequest, PerspectiveError> {
-    let comment = req.comment.unwrap_or_default();
-    match comment.kind.as_deref() {
-        None | Some("PLAIN_TEXT") | Some("TEXT_TYPE_UNSPECIFIED") => {}
-        Some("HTML") => return Err(PerspectiveError::NotPlainText),
-        Some(other) => {
-            return Err(PerspectiveError::UnknownTextType(
-                other.chars().take(64).collect(),
-            ))
-        }
-    }
-    let text = comment.text.unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(PerspectiveError::CommentEmpty);
-    }
-    if text.len() > max_comment_bytes {
-        return Err(PerspectiveError::CommentTooLong {
-            bytes: Some(text.len()),
-            limit: max_comment_bytes,
-        });
-    }
-    if let Some(ctx) = &req.context {
-        if ctx.entries.as_ref().is_some_and(|e| !e.is_empty())
-            && ctx.article_and_parent_comment.is_some()
-        {
-            return Err(PerspectiveError::ContextConflict);
-        }
-    }
+    let text = check_comment(req.comment, max_comment_bytes)?;
+    check_context(req.context.as_ref())?;
     let requested = req.requested_attributes.unwrap_or_default();
     if requested.is_empty() {
         return Err(PerspectiveError::NoRequestedAttributes);
@@ -650,10 +684,10 @@ pub fn respond(req: &CheckedRequest, doc: &DocumentScore) -> AnalyzeCommentRespo
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SuggestCommentScoreRequest {
     /// The comment (required, non-blank).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub comment: Option<TextEntry>,
     /// Context (accepted).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_opt")]
     pub context: Option<Context>,
     /// Suggested scores, attribute name to scores (accepted, any shape).
     #[serde(default, alias = "attribute_scores")]
@@ -672,31 +706,16 @@ pub struct SuggestCommentScoreRequest {
     pub session_id: Option<String>,
 }
 
-/// Checks a suggestion (a non-blank comment within the length limit) and
+/// Checks a suggestion as analyze checks its comment and context (plain
+/// text, non-blank, within the length limit; not both kinds of context) and
 /// returns the acknowledgement `{"clientToken": ...}`.
 pub fn acknowledge_suggestion(
     body: &[u8],
     max_comment_bytes: usize,
 ) -> Result<Value, PerspectiveError> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        PerspectiveError::InvalidJson(format!(
-            "the body is not valid UTF-8 (first bad byte at offset {})",
-            e.valid_up_to()
-        ))
-    })?;
-    let req: SuggestCommentScoreRequest =
-        serde_json::from_str(text).map_err(|e| PerspectiveError::InvalidJson(e.to_string()))?;
-    let comment = req.comment.unwrap_or_default();
-    let text = comment.text.unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(PerspectiveError::CommentEmpty);
-    }
-    if text.len() > max_comment_bytes {
-        return Err(PerspectiveError::CommentTooLong {
-            bytes: Some(text.len()),
-            limit: max_comment_bytes,
-        });
-    }
+    let req: SuggestCommentScoreRequest = parse_object(body)?;
+    check_comment(req.comment, max_comment_bytes)?;
+    check_context(req.context.as_ref())?;
     Ok(match req.client_token {
         Some(t) => json!({ "clientToken": t }),
         None => json!({}),

@@ -27,3 +27,5 @@ mod schema;
 mod api;
 // Perspective and Open Inference Protocol endpoints, API keys.
 mod api_compat;
+// The served OpenAPI document and the server agree on every request.
+mod contract;

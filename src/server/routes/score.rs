@@ -16,6 +16,7 @@ use crate::pipeline::{DocumentScore, ParagraphScore, ScoreError};
 use crate::server::error::{ApiError, ErrorDetail};
 use crate::server::extract::{parse_object, ApiJson};
 use crate::server::state::AppState;
+use crate::server::strict::count_opt;
 use crate::{DocumentOptions, StanceModel};
 
 /// Registers `/v1/score` and `/v1/score/batch`.
@@ -39,7 +40,7 @@ pub struct ScoreRequest {
     /// The document.
     pub text: String,
     /// Terms to list toward and against each paragraph's label (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count_opt")]
     pub explain: Option<usize>,
 }
 
@@ -140,15 +141,15 @@ async fn score(
     json_ok(&ScoreResponse::new(&model, &doc))
 }
 
-/// Body of `POST /v1/score/batch`. Documents are kept raw so that one bad
-/// document gets its own error entry instead of failing the request.
+/// Body of `POST /v1/score/batch`. Documents are kept raw here and parsed
+/// one by one ([`parse_document`]) so that an error names the document.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// The documents, each `{"id": "...", "text": "..."}`.
     pub documents: Vec<Box<RawValue>>,
     /// Terms to list per paragraph, for every document (0 = none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count_opt")]
     pub explain: Option<usize>,
 }
 
@@ -177,11 +178,11 @@ struct BatchScored {
     paragraphs: Vec<ParagraphScore>,
 }
 
-/// A batch document that could not be scored.
+/// A batch document that could not be scored (its text is empty or blank).
 #[derive(Debug, Serialize)]
 struct BatchFailed {
     index: usize,
-    id: Option<String>,
+    id: String,
     error: ErrorDetail,
 }
 
@@ -202,44 +203,42 @@ struct BatchResponse<'a> {
     results: Vec<BatchEntry>,
 }
 
-/// The id of a raw document when it has a string `id`, for error entries.
-fn id_of(raw: &RawValue) -> Option<String> {
-    #[derive(Deserialize)]
-    struct IdOnly {
-        id: String,
-    }
-    serde_json::from_str::<IdOnly>(raw.get()).ok().map(|d| d.id)
+/// Parses document `index` of a batch. A document of the wrong shape (not an
+/// object, `id` or `text` missing or not a string, an unknown field) fails the
+/// whole request with 422, as a top-level body of the wrong shape does: the
+/// schema refuses it, so the server does too. The message names the document.
+fn parse_document(index: usize, raw: &RawValue) -> Result<BatchDocument, ApiError> {
+    // The same parser as whole bodies: a document must be an object, and a
+    // shape error names the field in the API's words.
+    parse_object(raw.get().as_bytes(), "a document").map_err(|e| {
+        let msg = match e {
+            ApiError::InvalidRequest(msg) => msg,
+            other => other.to_string(),
+        };
+        ApiError::InvalidRequest(match msg.split_once(": ") {
+            Some((field, rest)) if !field.contains(' ') => {
+                format!("documents[{index}].{field}: {rest}")
+            }
+            _ => format!("documents[{index}]: {msg}"),
+        })
+    })
 }
 
+/// Scores one well-formed document; empty or blank text gets an error entry.
 fn score_entry(
     model: &StanceModel,
     index: usize,
-    raw: &RawValue,
+    doc: BatchDocument,
     opts: &DocumentOptions,
     state: &AppState,
 ) -> BatchEntry {
-    let failed = |id: Option<String>, e: ApiError| {
+    let failed = |id: String, e: ApiError| {
         state.metrics().observe_rejected_document();
         BatchEntry::Failed(BatchFailed {
             index,
             id,
             error: e.body().error,
         })
-    };
-    // The same parser as whole bodies: a document must be an object, and a
-    // shape error names the field in the API's words.
-    let doc: BatchDocument = match parse_object(raw.get().as_bytes(), "a document") {
-        Ok(d) => d,
-        Err(ApiError::InvalidRequest(msg)) => {
-            let msg = match msg.split_once(": ") {
-                Some((field, rest)) if !field.contains(' ') => {
-                    format!("documents[{index}].{field}: {rest}")
-                }
-                _ => format!("documents[{index}]: {msg}"),
-            };
-            return failed(id_of(raw), ApiError::InvalidRequest(msg));
-        }
-        Err(e) => return failed(id_of(raw), e),
     };
     match score_document(model, &doc.text, opts) {
         Ok(s) => {
@@ -257,12 +256,12 @@ fn score_entry(
             })
         }
         Err(ApiError::EmptyText { .. }) => failed(
-            Some(doc.id),
+            doc.id,
             ApiError::EmptyText {
                 field: format!("documents[{index}].text"),
             },
         ),
-        Err(e) => failed(Some(doc.id), e),
+        Err(e) => failed(doc.id, e),
     }
 }
 
@@ -280,17 +279,24 @@ async fn score_batch(
     if req.documents.is_empty() {
         return Err(ApiError::EmptyBatch);
     }
+    let documents = req
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| parse_document(i, raw))
+        .collect::<Result<Vec<_>, _>>()?;
     let opts = state.document_options(req.explain.unwrap_or(0))?;
     let model = state.model();
     let size: usize = req.documents.iter().map(|d| d.get().len()).sum();
+    drop(req);
     let run = {
         let state = state.clone().into_inner();
         let model = Arc::clone(&model);
         move || -> Vec<BatchEntry> {
-            req.documents
-                .iter()
+            documents
+                .into_iter()
                 .enumerate()
-                .map(|(i, raw)| score_entry(&model, i, raw, &opts, &state))
+                .map(|(i, doc)| score_entry(&model, i, doc, &opts, &state))
                 .collect()
         }
     };

@@ -13,7 +13,9 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver};
 
 use crate::batch::reader::{Batch, Counters, Halt, ReadOptions, Selector};
-use crate::batch::{BatchError, FieldNames, InputFormat, Shard, BATCH_BYTES, BATCH_RECORDS};
+use crate::batch::{
+    BatchError, FieldNames, InputFormat, KeepFields, Shard, BATCH_BYTES, BATCH_RECORDS,
+};
 use crate::document::paragraphs;
 use crate::pipeline::{DocumentOptions, StanceModel};
 
@@ -286,6 +288,7 @@ pub fn sample(model: &StanceModel, params: &SampleParams) -> Result<SampleSummar
     let opts = ReadOptions {
         input_format: params.input_format,
         fields: params.fields.clone(),
+        keep: KeepFields::none(),
         shard: Shard::whole(),
         skip: 0,
         last_done_id: None,

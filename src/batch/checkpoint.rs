@@ -14,7 +14,10 @@
 //!   after a line break inside a quoted field) lacks a column or the break.
 //!
 //! The model checksum of the existing records must equal the current
-//! model's, so a resumed run never mixes scores of two models.
+//! model's, so a resumed run never mixes scores of two models, and their
+//! kept fields (`--keep-fields`) this run's, so every record has the same
+//! keys or columns: JSONL records' keys other than the output's own, in
+//! order, for the first and last record; the CSV header.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -22,6 +25,7 @@ use std::path::Path;
 
 use super::error::BatchError;
 use super::formats::OutputFormat;
+use super::keep::{kept_keys_of_output, KeepFields};
 use super::record::{csv_header, csv_header_line};
 
 /// What an existing output holds.
@@ -37,17 +41,18 @@ pub struct Checkpoint {
     pub needs_header: bool,
 }
 
-/// Scans an existing output. `checksum` is the current model's.
+/// Scans an existing output. `keep` and `checksum` are the current run's.
 pub fn scan<R: Read + Seek>(
     r: R,
     path: &Path,
     format: OutputFormat,
     paragraphs: bool,
+    keep: &KeepFields,
     checksum: &str,
 ) -> Result<Checkpoint, BatchError> {
     match format {
-        OutputFormat::Jsonl => scan_jsonl(r, path, checksum),
-        OutputFormat::Csv => scan_csv(r, path, paragraphs, checksum),
+        OutputFormat::Jsonl => scan_jsonl(r, path, keep, checksum),
+        OutputFormat::Csv => scan_csv(r, path, paragraphs, keep, checksum),
     }
 }
 
@@ -58,6 +63,7 @@ pub fn open_for_resume(
     path: &Path,
     format: OutputFormat,
     paragraphs: bool,
+    keep: &KeepFields,
     checksum: &str,
 ) -> Result<(File, Checkpoint), BatchError> {
     let io_err = |source| BatchError::Output {
@@ -76,12 +82,13 @@ pub fn open_for_resume(
         path,
         format,
         paragraphs,
+        keep,
         checksum,
     )?;
     file.set_len(checkpoint.valid_len).map_err(io_err)?;
     file.seek(SeekFrom::End(0)).map_err(io_err)?;
     if checkpoint.needs_header && format == OutputFormat::Csv {
-        file.write_all(&csv_header_line(paragraphs))
+        file.write_all(&csv_header_line(paragraphs, keep))
             .map_err(io_err)?;
     }
     Ok((file, checkpoint))
@@ -104,6 +111,7 @@ fn read_err(path: &Path) -> impl Fn(io::Error) -> BatchError + '_ {
 fn scan_jsonl<R: Read + Seek>(
     mut r: R,
     path: &Path,
+    keep: &KeepFields,
     checksum: &str,
 ) -> Result<Checkpoint, BatchError> {
     let mut buf = vec![0u8; 1 << 20];
@@ -136,7 +144,7 @@ fn scan_jsonl<R: Read + Seek>(
             needs_header: false,
         });
     };
-    let first = output_record(path, &first_line, 1, checksum)?;
+    let first = output_record(path, &first_line, 1, keep, checksum)?;
     let last_line = if records == 1 {
         first
     } else {
@@ -144,7 +152,7 @@ fn scan_jsonl<R: Read + Seek>(
         r.seek(SeekFrom::Start(start)).map_err(read_err(path))?;
         let mut line = vec![0u8; (last_nl - start) as usize];
         r.read_exact(&mut line).map_err(read_err(path))?;
-        output_record(path, &line, records, checksum)?
+        output_record(path, &line, records, keep, checksum)?
     };
     Ok(Checkpoint {
         records,
@@ -159,6 +167,7 @@ fn output_record(
     path: &Path,
     line: &[u8],
     n: u64,
+    keep: &KeepFields,
     checksum: &str,
 ) -> Result<Option<String>, BatchError> {
     if line.first() != Some(&b'{') {
@@ -189,6 +198,19 @@ fn output_record(
             expected: checksum.to_string(),
         });
     }
+    let kept = kept_keys_of_output(line).map_err(|e| {
+        not_resumable(
+            path,
+            format!("record {n} is not a stance score record ({e})"),
+        )
+    })?;
+    if kept != keep.names() {
+        return Err(BatchError::KeepFieldsMismatch {
+            path: path.to_path_buf(),
+            found: kept.join(","),
+            expected: keep.to_string(),
+        });
+    }
     Ok(v.get("id").and_then(|i| i.as_str()).map(str::to_string))
 }
 
@@ -196,6 +218,7 @@ fn scan_csv<R: Read + Seek>(
     mut r: R,
     path: &Path,
     paragraphs: bool,
+    keep: &KeepFields,
     checksum: &str,
 ) -> Result<Checkpoint, BatchError> {
     let total = r.seek(SeekFrom::End(0)).map_err(read_err(path))?;
@@ -214,7 +237,7 @@ fn scan_csv<R: Read + Seek>(
         last_id: None,
         needs_header: true,
     };
-    let expected = csv_header(paragraphs);
+    let expected = csv_header(paragraphs, keep);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -242,10 +265,17 @@ fn scan_csv<R: Read + Seek>(
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
     if found != expected {
+        if let Some(kept) = kept_columns(&found, paragraphs) {
+            return Err(BatchError::KeepFieldsMismatch {
+                path: path.to_path_buf(),
+                found: kept.join(","),
+                expected: keep.to_string(),
+            });
+        }
         return Err(not_resumable(
             path,
             format!(
-                "its columns are [{}] but this run writes [{}] (--paragraphs/--explain must match the first run)",
+                "its columns are [{}] but this run writes [{}] (--paragraphs/--explain and --keep-fields must match the first run)",
                 found.join(","),
                 expected.join(",")
             ),
@@ -290,12 +320,24 @@ fn scan_csv<R: Read + Seek>(
     })
 }
 
+/// The kept columns of a CSV output header (those between `source` and
+/// `label`), when its other columns are the ones this run writes.
+fn kept_columns(header: &[String], paragraphs: bool) -> Option<&[String]> {
+    let label = header.iter().position(|c| c == "label")?;
+    let kept = header.get(2..label)?;
+    let own = header.get(..2)?.iter().chain(header.get(label..)?);
+    own.map(String::as_str)
+        .eq(csv_header(paragraphs, &KeepFields::none()))
+        .then_some(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use io::Cursor;
 
     const SUM: &str = "sha256:abc";
+    const NONE: KeepFields = KeepFields::none();
 
     fn line(id: &str) -> String {
         format!("{{\"id\":\"{id}\",\"label\":\"pro\",\"model_checksum\":\"{SUM}\"}}\n")
@@ -307,6 +349,7 @@ mod tests {
             Path::new("out.jsonl"),
             OutputFormat::Jsonl,
             false,
+            &NONE,
             SUM,
         )
     }
@@ -356,7 +399,7 @@ mod tests {
     }
 
     fn csv_out(rows: &[&str]) -> String {
-        let mut s = String::from_utf8(csv_header_line(false)).unwrap();
+        let mut s = String::from_utf8(csv_header_line(false, &NONE)).unwrap();
         for r in rows {
             s.push_str(r);
         }
@@ -369,6 +412,7 @@ mod tests {
             Path::new("out.csv"),
             OutputFormat::Csv,
             false,
+            &NONE,
             SUM,
         )
     }
@@ -383,7 +427,7 @@ mod tests {
             (cp.records, cp.valid_len, cp.last_id.as_deref()),
             (3, full.len() as u64, Some("c"))
         );
-        let header_len = csv_header_line(false).len();
+        let header_len = csv_header_line(false, &NONE).len();
         let ends = [
             header_len,
             header_len + row("a").len(),
@@ -402,7 +446,7 @@ mod tests {
 
     #[test]
     fn refuses_csv_with_other_columns_or_model() {
-        let with_paragraphs = String::from_utf8(csv_header_line(true)).unwrap();
+        let with_paragraphs = String::from_utf8(csv_header_line(true, &NONE)).unwrap();
         assert!(matches!(
             csv_scan(&with_paragraphs),
             Err(BatchError::NotResumable { .. })
@@ -423,5 +467,80 @@ mod tests {
         assert_eq!(jsonl("").unwrap().records, 0);
         let cp = csv_scan("").unwrap();
         assert!(cp.needs_header && cp.records == 0 && cp.valid_len == 0);
+    }
+
+    fn keep(names: &[&str]) -> KeepFields {
+        let names = names.iter().map(|s| s.to_string()).collect();
+        KeepFields::new(names, &crate::batch::FieldNames::default()).unwrap()
+    }
+
+    #[test]
+    fn refuses_jsonl_written_with_other_kept_fields() {
+        let kept = |id: &str, fields: &str| {
+            format!("{{\"id\":\"{id}\",\"source\":\"s\"{fields},\"label\":\"pro\",\"model_checksum\":\"{SUM}\"}}\n")
+        };
+        let out = format!(
+            "{}{}",
+            kept("a", ",\"outlet\":\"G\",\"date\":null"),
+            kept("b", ",\"outlet\":1,\"date\":\"d\"")
+        );
+        let scan_with = |bytes: &str, k: &KeepFields| {
+            scan(
+                Cursor::new(bytes.as_bytes().to_vec()),
+                Path::new("out.jsonl"),
+                OutputFormat::Jsonl,
+                false,
+                k,
+                SUM,
+            )
+        };
+        let cp = scan_with(&out, &keep(&["outlet", "date"])).unwrap();
+        assert_eq!((cp.records, cp.last_id.as_deref()), (2, Some("b")));
+        for other in [&["date", "outlet"][..], &["outlet"], &[]] {
+            let err = scan_with(&out, &keep(other)).unwrap_err();
+            assert!(
+                matches!(err, BatchError::KeepFieldsMismatch { ref found, .. } if found == "outlet,date"),
+                "case {other:?}: {err}"
+            );
+        }
+        // Only the last record differs (a file appended to by another run).
+        let mixed = format!("{}{}", kept("a", ",\"outlet\":\"G\""), line("b"));
+        assert!(matches!(
+            scan_with(&mixed, &keep(&["outlet"])),
+            Err(BatchError::KeepFieldsMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_csv_written_with_other_kept_columns() {
+        let k = keep(&["outlet"]);
+        let header = String::from_utf8(csv_header_line(false, &k)).unwrap();
+        let row = format!("a,in:1,G,pro,0.5,0.2,0.3,0.3,false,,m,1.0.0,{SUM}\n");
+        let out = format!("{header}{row}");
+        let scan_with = |k: &KeepFields, paragraphs: bool| {
+            scan(
+                Cursor::new(out.as_bytes().to_vec()),
+                Path::new("out.csv"),
+                OutputFormat::Csv,
+                paragraphs,
+                k,
+                SUM,
+            )
+        };
+        assert_eq!(scan_with(&k, false).unwrap().records, 1);
+        let err = scan_with(&keep(&["date"]), false).unwrap_err();
+        assert!(
+            matches!(err, BatchError::KeepFieldsMismatch { ref found, ref expected, .. } if found == "outlet" && expected == "date"),
+            "{err}"
+        );
+        assert!(matches!(
+            scan_with(&NONE, false),
+            Err(BatchError::KeepFieldsMismatch { .. })
+        ));
+        // Other columns differ too: the general refusal.
+        assert!(matches!(
+            scan_with(&keep(&["date"]), true),
+            Err(BatchError::NotResumable { .. })
+        ));
     }
 }

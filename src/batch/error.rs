@@ -30,15 +30,48 @@ pub enum BatchError {
         /// The input.
         path: PathBuf,
     },
-    /// A CSV input has no column holding the text.
+    /// A CSV input has no column holding the text, or no column of a kept field.
     #[error("{path}: no column {column:?} in the CSV header (columns: {found})")]
     MissingColumn {
         /// The input.
         path: PathBuf,
-        /// The column asked for (`--text-field`).
+        /// The column asked for (`--text-field` or `--keep-fields`).
         column: String,
         /// The header's columns, comma separated.
         found: String,
+    },
+    /// A `--keep-fields` name is empty.
+    #[error(
+        "--keep-fields: empty field name (expected names separated by commas, e.g. outlet,date)"
+    )]
+    KeepFieldEmpty,
+    /// A `--keep-fields` name is one the output records already use.
+    #[error("--keep-fields: {field:?} cannot be kept: every output record already has a field of that name ({reserved})")]
+    KeepFieldClash {
+        /// The name.
+        field: String,
+        /// The output's own names, comma separated.
+        reserved: String,
+    },
+    /// A `--keep-fields` name is the text field.
+    #[error("--keep-fields: {field:?} is the text field (--text-field): the text is not copied into the output; the id links each score to its text")]
+    KeepTextField {
+        /// The name.
+        field: String,
+    },
+    /// A `--keep-fields` name is given twice.
+    #[error("--keep-fields: {field:?} is given twice")]
+    KeepFieldTwice {
+        /// The name.
+        field: String,
+    },
+    /// `--keep-fields` with a `.txt` document input, which has no fields.
+    #[error("{path}: --keep-fields {fields} needs JSONL or CSV inputs: a .txt document has no fields to keep")]
+    KeepFieldsWithDocuments {
+        /// The input (a `.txt` file, a directory, or `-`).
+        path: PathBuf,
+        /// The kept fields, comma separated.
+        fields: String,
     },
     /// A `--shard` value is not `K/N` with `1 <= K <= N`.
     #[error("invalid shard {0:?}: expected K/N with 1 <= K <= N, e.g. 3/8")]
@@ -54,6 +87,16 @@ pub enum BatchError {
         /// Checksum found in the output.
         found: String,
         /// Checksum of the current model.
+        expected: String,
+    },
+    /// The existing output was written with other `--keep-fields`.
+    #[error("{path}: refusing to resume: the output keeps the fields [{found}], but this run keeps [{expected}]; pass the first run's --keep-fields or write to a new output file")]
+    KeepFieldsMismatch {
+        /// The output file.
+        path: PathBuf,
+        /// The kept fields found in the output, comma separated.
+        found: String,
+        /// The kept fields of this run, comma separated.
         expected: String,
     },
     /// The existing output is not what this run would write.

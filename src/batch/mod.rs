@@ -8,12 +8,14 @@
 //! scored gets an error record and the run goes on. Queues are bounded, so
 //! memory stays flat whatever the archive size. The output can be resumed
 //! after a crash ([`checkpoint`]) and the input split into shards ([`shard`]).
+//! Named input fields can be copied into every output record ([`keep`]).
 //! See `docs/BATCH.md` for formats and semantics.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod checkpoint;
 pub mod error;
 pub mod formats;
+pub mod keep;
 pub mod reader;
 pub mod record;
 pub mod reorder;
@@ -22,6 +24,7 @@ pub mod shard;
 
 pub use error::BatchError;
 pub use formats::{InputFormat, OutputFormat};
+pub use keep::KeepFields;
 pub use record::FieldNames;
 pub use run::{run, BatchParams, Summary, BATCH_BYTES, BATCH_RECORDS};
 pub use shard::Shard;

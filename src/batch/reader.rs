@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::error::BatchError;
 use super::formats::{self, CountingReader, InputFormat};
+use super::keep::KeepFields;
 use super::record::{FieldNames, Payload, RawRecord};
 use super::shard::Shard;
 
@@ -49,6 +50,8 @@ pub struct ReadOptions {
     pub input_format: Option<InputFormat>,
     /// Fields holding id and text.
     pub fields: FieldNames,
+    /// Fields copied into the output (CSV columns are looked up here).
+    pub keep: KeepFields,
     /// Which records to keep.
     pub shard: Shard,
     /// Kept records already in the output (`--resume`).
@@ -216,6 +219,9 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
         }
         let meta = std::fs::metadata(path).map_err(input_err)?;
         if meta.is_dir() {
+            if !self.opts.keep.is_empty() {
+                return Err(Halt::Fatal(self.opts.keep.refuse_document(path.into())));
+            }
             return self.read_dir(path, &[]);
         }
         let (format, compression) = match (formats::detect_file(path), self.opts.input_format) {
@@ -228,6 +234,9 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
         let decoded = formats::decoder(raw, compression).map_err(input_err)?;
         let name = path.display().to_string();
         if format == InputFormat::Txt {
+            if !self.opts.keep.is_empty() {
+                return Err(Halt::Fatal(self.opts.keep.refuse_document(path.into())));
+            }
             let id = name.clone();
             return self.read_document(path, &name, id, decoded, true);
         }
@@ -245,6 +254,9 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
         format: InputFormat,
         decoded: Box<dyn Read + Send>,
     ) -> Result<(), Halt> {
+        if format == InputFormat::Txt && !self.opts.keep.is_empty() {
+            return Err(Halt::Fatal(self.opts.keep.refuse_document(path.into())));
+        }
         match format {
             InputFormat::Jsonl => self.read_jsonl(path, name, decoded),
             InputFormat::Csv => self.read_csv(path, name, decoded),
@@ -327,13 +339,19 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
             })
             .collect();
         let fields = &self.opts.fields;
-        let Some(text_col) = names.iter().position(|n| *n == fields.text) else {
-            return Err(Halt::Fatal(BatchError::MissingColumn {
-                path: path.to_path_buf(),
-                column: fields.text.clone(),
-                found: names.join(", "),
-            }));
+        let column = |name: &str| {
+            names.iter().position(|n| n == name).ok_or_else(|| {
+                Halt::Fatal(BatchError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    found: names.join(", "),
+                })
+            })
         };
+        let text_col = column(&fields.text)?;
+        let kept_cols = (self.opts.keep.names().iter())
+            .map(|name| column(name))
+            .collect::<Result<Vec<usize>, Halt>>()?;
         let id_col = names.iter().position(|n| *n == fields.id);
         let width = header.len();
         let mut rec = csv::ByteRecord::new();
@@ -358,9 +376,14 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
                         self.offer(bytes, source, || Payload::Invalid { id, message })?;
                     } else {
                         let rec = &rec;
+                        let kept_cols = &kept_cols;
                         self.offer(bytes, source, || Payload::Fields {
                             id: id_col.and_then(|i| rec.get(i)).map(<[u8]>::to_vec),
                             text: rec.get(text_col).unwrap_or_default().to_vec(),
+                            kept: kept_cols
+                                .iter()
+                                .map(|&i| rec.get(i).unwrap_or_default().to_vec())
+                                .collect(),
                         })?;
                     }
                 }
@@ -398,6 +421,7 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
                 || Payload::Fields {
                     id: Some(id.into_bytes()),
                     text,
+                    kept: Vec::new(),
                 },
             ),
             Err(source_err) if fatal => Err(Halt::Fatal(BatchError::Input {
@@ -474,6 +498,7 @@ mod tests {
         ReadOptions {
             input_format: None,
             fields: FieldNames::default(),
+            keep: KeepFields::none(),
             shard,
             skip,
             last_done_id: last_done_id.map(str::to_string),

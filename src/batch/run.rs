@@ -21,6 +21,7 @@ use crate::pipeline::{DocumentOptions, StanceModel};
 use super::checkpoint;
 use super::error::BatchError;
 use super::formats::{InputFormat, OutputFormat};
+use super::keep::KeepFields;
 use super::reader::{Batch, Counters, Halt, ReadOptions, Selector};
 use super::record::{csv_header_line, Encoder, FieldNames, ModelStamp};
 use super::reorder::{PermitGiver, Permits, ReorderBuffer};
@@ -45,6 +46,9 @@ pub struct BatchParams {
     pub output_format: OutputFormat,
     /// Fields holding the text and the id.
     pub fields: FieldNames,
+    /// Input fields copied into every output record (`--keep-fields`),
+    /// checked by [`run`] (see [`KeepFields::new`]).
+    pub keep_fields: Vec<String>,
     /// Scoring threads; 0 means one per core.
     pub threads: usize,
     /// Add paragraph scores to every record.
@@ -67,6 +71,7 @@ impl Default for BatchParams {
             output: None,
             output_format: OutputFormat::Jsonl,
             fields: FieldNames::default(),
+            keep_fields: Vec::new(),
             threads: 0,
             paragraphs: false,
             explain: 0,
@@ -151,10 +156,14 @@ pub fn run(model: &StanceModel, params: &BatchParams) -> Result<Summary, BatchEr
     };
     let stamp = ModelStamp::of(model);
     let paragraphs = params.paragraphs || params.explain > 0;
-    let (target, skip, last_done_id) = open_output(params, paragraphs, &stamp)?;
+    // Checked before the output is opened, so a refusal leaves it untouched.
+    let keep = KeepFields::new(params.keep_fields.clone(), &params.fields)?;
+    keep.check_inputs(&params.inputs, params.input_format)?;
+    let (target, skip, last_done_id) = open_output(params, paragraphs, &keep, &stamp)?;
     let opts = ReadOptions {
         input_format: params.input_format,
         fields: params.fields.clone(),
+        keep: keep.clone(),
         shard: params.shard,
         skip,
         last_done_id,
@@ -186,18 +195,18 @@ pub fn run(model: &StanceModel, params: &BatchParams) -> Result<Summary, BatchEr
         for _ in 0..threads {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
-            let (stamp, fields) = (&stamp, &params.fields);
+            let (stamp, fields, keep) = (&stamp, &params.fields, &keep);
             scope.spawn(move || {
-                worker(
+                let job = Job {
                     model,
                     stamp,
                     fields,
-                    params.output_format,
+                    keep,
+                    format: params.output_format,
                     paragraphs,
-                    &doc_opts,
-                    work_rx,
-                    done_tx,
-                )
+                    opts: &doc_opts,
+                };
+                worker(&job, work_rx, done_tx)
             });
         }
         drop(done_tx);
@@ -233,6 +242,7 @@ pub fn run(model: &StanceModel, params: &BatchParams) -> Result<Summary, BatchEr
 fn open_output(
     params: &BatchParams,
     paragraphs: bool,
+    keep: &KeepFields,
     stamp: &ModelStamp,
 ) -> Result<(Target, u64, Option<String>), BatchError> {
     let Some(path) = params.output.as_ref().filter(|p| p.as_os_str() != "-") else {
@@ -242,7 +252,7 @@ fn open_output(
         if params.output_format == OutputFormat::Csv {
             io::stdout()
                 .lock()
-                .write_all(&csv_header_line(paragraphs))
+                .write_all(&csv_header_line(paragraphs, keep))
                 .map_err(|source| BatchError::Output {
                     path: PathBuf::from("-"),
                     source,
@@ -251,8 +261,13 @@ fn open_output(
         return Ok((Target::Stdout, 0, None));
     };
     if params.resume {
-        let (file, cp) =
-            checkpoint::open_for_resume(path, params.output_format, paragraphs, &stamp.checksum)?;
+        let (file, cp) = checkpoint::open_for_resume(
+            path,
+            params.output_format,
+            paragraphs,
+            keep,
+            &stamp.checksum,
+        )?;
         return Ok((Target::File(file, path.clone()), cp.records, cp.last_id));
     }
     let out_err = |source| BatchError::Output {
@@ -261,62 +276,60 @@ fn open_output(
     };
     let mut file = File::create(path).map_err(out_err)?;
     if params.output_format == OutputFormat::Csv {
-        file.write_all(&csv_header_line(paragraphs))
+        file.write_all(&csv_header_line(paragraphs, keep))
             .map_err(out_err)?;
     }
     Ok((Target::File(file, path.clone()), 0, None))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn worker(
-    model: &StanceModel,
-    stamp: &ModelStamp,
-    fields: &FieldNames,
+/// What every worker scores with, and how it writes.
+struct Job<'a> {
+    model: &'a StanceModel,
+    stamp: &'a ModelStamp,
+    fields: &'a FieldNames,
+    keep: &'a KeepFields,
     format: OutputFormat,
     paragraphs: bool,
-    opts: &DocumentOptions,
-    work: Receiver<Batch>,
-    done: Sender<io::Result<Scored>>,
-) {
+    opts: &'a DocumentOptions,
+}
+
+fn worker(job: &Job<'_>, work: Receiver<Batch>, done: Sender<io::Result<Scored>>) {
     for batch in work {
-        let scored = score_batch(model, stamp, fields, format, paragraphs, opts, batch);
+        let scored = score_batch(job, batch);
         if done.send(scored).is_err() {
             return;
         }
     }
 }
 
-fn score_batch(
-    model: &StanceModel,
-    stamp: &ModelStamp,
-    fields: &FieldNames,
-    format: OutputFormat,
-    paragraphs: bool,
-    opts: &DocumentOptions,
-    batch: Batch,
-) -> io::Result<Scored> {
-    let mut enc = Encoder::new(format, stamp, paragraphs);
+fn score_batch(job: &Job<'_>, batch: Batch) -> io::Result<Scored> {
+    let mut enc = Encoder::new(job.format, job.stamp, job.paragraphs, job.keep);
     let mut errors = 0;
     for rec in &batch.records {
-        match rec.parse(fields) {
+        let parsed = rec.parse_keeping(job.fields, job.keep);
+        let kept = parsed.kept.as_slice();
+        match parsed.record {
             Ok((id, text)) => {
                 // A scorer bug on one strange text must not end a long run.
-                let scored = catch_unwind(AssertUnwindSafe(|| model.score_document(&text, opts)));
+                let scored = catch_unwind(AssertUnwindSafe(|| {
+                    job.model.score_document(&text, job.opts)
+                }));
                 match scored {
-                    Ok(Ok(score)) => enc.scored(&id, &rec.source, &score)?,
+                    Ok(Ok(score)) => enc.scored(&id, &rec.source, kept, &score)?,
                     Ok(Err(e)) => {
                         errors += 1;
-                        enc.error(&id, &rec.source, &e.to_string())?;
+                        enc.error(&id, &rec.source, kept, &e.to_string())?;
                     }
                     Err(_) => {
                         errors += 1;
-                        enc.error(&id, &rec.source, "internal error while scoring this text")?;
+                        let message = "internal error while scoring this text";
+                        enc.error(&id, &rec.source, kept, message)?;
                     }
                 }
             }
             Err(bad) => {
                 errors += 1;
-                enc.error(&bad.id, &rec.source, &bad.message)?;
+                enc.error(&bad.id, &rec.source, kept, &bad.message)?;
             }
         }
     }

@@ -33,6 +33,11 @@ pub struct ScoreArgs {
     /// JSON field or CSV column holding the id (records without one get `file:line`).
     #[arg(long, default_value = "id")]
     pub id_field: String,
+    /// Input fields (JSON keys, CSV columns) copied into every output record
+    /// after `source`, e.g. outlet,date: JSON values as they are (a missing one
+    /// as null), CSV cells as strings. Not with .txt inputs.
+    #[arg(long, value_name = "FIELD,...", value_delimiter = ',')]
+    pub keep_fields: Vec<String>,
     /// Scoring threads (default: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
@@ -64,6 +69,7 @@ pub(super) fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             text: args.text_field,
             id: args.id_field,
         },
+        keep_fields: args.keep_fields,
         threads: args.threads,
         paragraphs: args.paragraphs,
         explain: args.explain,

@@ -634,3 +634,472 @@ fn csv_sources_name_the_line_each_row_starts_on_whatever_the_line_ends() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// `docs` as JSONL whose records carry fields of every JSON type to keep;
+/// every fifth record lacks `outlet`.
+fn jsonl_with_fields(docs: &[(String, String)]) -> String {
+    docs.iter()
+        .enumerate()
+        .map(|(i, (id, text))| {
+            let mut v = serde_json::json!({
+                "id": id,
+                "date": format!("2019-03-{:02}", i % 28 + 1),
+                "wc": i * 10,
+                "meta": {"desk": "metro", "tags": ["ice", i]},
+                "paywall": i % 2 == 0,
+                "byline": null,
+                "text": text,
+            });
+            if i % 5 != 4 {
+                v["outlet"] = serde_json::json!(["Gazette", "Tribune", "Herald"][i % 3]);
+            }
+            v.to_string() + "\n"
+        })
+        .collect()
+}
+
+/// The rows of a CSV output, as strings.
+fn string_rows<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Vec<Vec<String>> {
+    rdr.records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// A record without the given keys.
+fn without(rec: &Value, keys: &[&str]) -> Value {
+    let mut rec = rec.clone();
+    for k in keys {
+        rec.as_object_mut().unwrap().remove(*k);
+    }
+    rec
+}
+
+#[test]
+fn kept_json_fields_are_copied_as_they_are_and_missing_ones_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(20);
+    let mut input = jsonl_with_fields(&docs);
+    // Error records: text not a string (kept fields copied), invalid JSON (null).
+    input.push_str("{\"id\": \"num\", \"outlet\": \"Post\", \"wc\": 1.50, \"text\": 3}\n");
+    input.push_str("{\"id\": \"broken\", \"outlet\": \"Post\", \"text\": \n");
+    std::fs::write(dir.path().join("in.jsonl"), &input).unwrap();
+    let keep = ["outlet", "wc", "meta", "paywall", "byline", "absent"];
+    let out = score_in(
+        dir.path(),
+        &[
+            "-i",
+            "in.jsonl",
+            "--keep-fields",
+            "outlet,wc,meta",
+            "--keep-fields",
+            "paywall,byline,absent",
+            "--threads",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let plain = score_in(dir.path(), &["-i", "in.jsonl", "--threads", "2"]);
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    let recs = records(&stdout(&out));
+    let plain = records(&stdout(&plain));
+    assert_eq!(recs.len(), docs.len() + 2);
+    let inputs = records(
+        &input
+            .lines()
+            .take(docs.len() + 1)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    for (i, rec) in recs.iter().enumerate() {
+        // Scores and everything else as without --keep-fields.
+        assert_eq!(without(rec, &keep), plain[i], "record {i}");
+        // Kept keys right after source, in the order given, on every record.
+        let line = &lines[i];
+        let at = |k: &str| {
+            line.find(&format!("\"{k}\":"))
+                .unwrap_or_else(|| panic!("record {i}: no {k}"))
+        };
+        let order: Vec<usize> = ["source"].iter().chain(&keep).map(|k| at(k)).collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "record {i}: key order {line}"
+        );
+        let next = if rec.get("error").is_some() {
+            "error"
+        } else {
+            "label"
+        };
+        assert!(at("absent") < at(next), "record {i}: {line}");
+        // Values: as in the input, missing ones null.
+        if i <= docs.len() {
+            for k in keep {
+                let want = inputs[i].get(k).cloned().unwrap_or(Value::Null);
+                assert_eq!(rec[k], want, "record {i} field {k}");
+            }
+        }
+    }
+    assert_eq!(recs[4]["outlet"], Value::Null, "a record without outlet");
+    assert!(
+        lines[docs.len()].contains("\"wc\":1.50,"),
+        "number copied as written: {}",
+        lines[docs.len()]
+    );
+    assert_eq!(
+        recs[docs.len()]["outlet"],
+        "Post",
+        "error record keeps fields"
+    );
+    assert!(recs[docs.len()]["error"].is_string());
+    let broken = &recs[docs.len() + 1];
+    assert!(broken["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("invalid JSON"));
+    for k in keep {
+        assert_eq!(broken[k], Value::Null, "invalid JSON: {k} null");
+    }
+
+    // CSV output: strings as is, other values as JSON text, null and missing empty.
+    let out = score_in(
+        dir.path(),
+        &[
+            "-i",
+            "in.jsonl",
+            "--format",
+            "csv",
+            "--keep-fields",
+            "outlet,wc,meta,paywall,byline,absent",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header[..9],
+        ["id", "source", "outlet", "wc", "meta", "paywall", "byline", "absent", "label"]
+    );
+    assert_eq!(header.last().map(String::as_str), Some("model_checksum"));
+    let rows = string_rows(&mut rdr);
+    assert_eq!(
+        &rows[1][2..8],
+        [
+            "Tribune",
+            "10",
+            r#"{"desk":"metro","tags":["ice",1]}"#,
+            "false",
+            "",
+            ""
+        ]
+    );
+    assert_eq!(&rows[4][2..3], [""], "missing outlet");
+    assert_eq!(&rows[docs.len()][2..4], ["Post", "1.50"]);
+    assert_eq!(rows[docs.len() + 1][2..8].concat(), "", "invalid JSON");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.len(), header.len(), "row {i}");
+        assert_eq!(&row[0], recs[i]["id"].as_str().unwrap(), "row {i}");
+    }
+}
+
+#[test]
+fn kept_csv_columns_are_copied_as_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(9);
+    let mut w = csv::Writer::from_path(dir.path().join("in.csv")).unwrap();
+    w.write_record(["outlet", "text", "id", "wc", "date"])
+        .unwrap();
+    for (i, (id, text)) in docs.iter().enumerate() {
+        let outlet = if i == 3 { "" } else { "The \"Herald\", Metro" };
+        w.write_record([outlet, text, id, &(i * 10).to_string(), "2019-03-01"])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let out = score_in(dir.path(), &["-i", "in.csv", "--keep-fields", "wc,outlet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&stdout(&out));
+    assert_scores_match_library("csv keep", &recs, &docs);
+    assert_eq!(recs[2]["wc"], "20", "a CSV cell is a string");
+    assert_eq!(recs[2]["outlet"], "The \"Herald\", Metro");
+    assert_eq!(recs[3]["outlet"], "", "an empty cell is an empty string");
+
+    let out = score_in(
+        dir.path(),
+        &[
+            "-i",
+            "in.csv",
+            "--format",
+            "csv",
+            "--keep-fields",
+            "wc,outlet",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("id,source,wc,outlet,label,pro,anti,neutral,stance_index,low_confidence,error,model,model_version,model_checksum\n"),
+        "{text}"
+    );
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let rows = string_rows(&mut rdr);
+    assert_eq!(rows.len(), docs.len());
+    assert_eq!(
+        &rows[2][..4],
+        [
+            docs[2].0.as_str(),
+            recs[2]["source"].as_str().unwrap(),
+            "20",
+            "The \"Herald\", Metro"
+        ]
+    );
+    assert_eq!(&rows[8][13], fixture_model().checksum());
+
+    // A kept column the header lacks: exit 2, naming the file and the column.
+    let out = score_in(dir.path(), &["-i", "in.csv", "--keep-fields", "wc,section"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("in.csv: no column \"section\" in the CSV header"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn keep_fields_refusals_exit_2_and_leave_the_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        jsonl_with_fields(&documents(3)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("doc.txt"),
+        "The council kept the ordinance.",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    let cases: [(&[&str], &str); 10] = [
+        (
+            &["--keep-fields", "outlet,id"],
+            "\"id\" cannot be kept: every output record already has a field of that name",
+        ),
+        (&["--keep-fields", "label"], "\"label\" cannot be kept"),
+        (
+            &["--keep-fields", "probabilities"],
+            "\"probabilities\" cannot be kept",
+        ),
+        (
+            &["--keep-fields", "anti", "--format", "csv"],
+            "\"anti\" cannot be kept",
+        ),
+        (
+            &["--keep-fields", "model_checksum"],
+            "\"model_checksum\" cannot be kept",
+        ),
+        (&["--keep-fields", "text"], "\"text\" is the text field"),
+        (
+            &["--keep-fields", "outlet,date,outlet"],
+            "\"outlet\" is given twice",
+        ),
+        (&["--keep-fields", "outlet,,date"], "empty field name"),
+        (
+            &["-i", "doc.txt", "--keep-fields", "outlet"],
+            "doc.txt: --keep-fields outlet needs JSONL or CSV inputs",
+        ),
+        (
+            &["-i", "docs", "--keep-fields", "outlet"],
+            "docs: --keep-fields outlet needs JSONL or CSV inputs",
+        ),
+    ];
+    for (args, message) in cases {
+        std::fs::write(dir.path().join("out.jsonl"), "untouched\n").unwrap();
+        let mut all = vec!["-i", "in.jsonl"];
+        all.extend(args);
+        all.extend(["-o", "out.jsonl"]);
+        let out = score_in(dir.path(), &all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap(),
+            "untouched\n",
+            "{args:?}"
+        );
+    }
+    // Another text field frees "text"; another id field may be kept by name.
+    let out = score_in(
+        dir.path(),
+        &[
+            "-i",
+            "in.jsonl",
+            "--text-field",
+            "date",
+            "--id-field",
+            "wc",
+            "--keep-fields",
+            "text,wc",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recs = records(&stdout(&out));
+    assert_eq!(
+        (recs[1]["id"].as_str(), recs[1]["wc"].as_i64()),
+        (Some("10"), Some(10))
+    );
+    assert!(recs[1]["text"].as_str().unwrap().contains("(item 1)"));
+}
+
+#[test]
+fn resume_with_kept_fields_gives_the_bytes_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = documents(600);
+    std::fs::write(dir.path().join("in.jsonl"), jsonl_with_fields(&docs)).unwrap();
+    for format in ["jsonl", "csv"] {
+        for shard in ["1/1", "2/3"] {
+            let case = format!("{format} shard {shard}");
+            let args = [
+                "-i",
+                "in.jsonl",
+                "--format",
+                format,
+                "--shard",
+                shard,
+                "--keep-fields",
+                "outlet,meta,wc",
+            ];
+            let full = score_in(dir.path(), &args);
+            assert!(full.status.success(), "{case}: {}", stderr(&full));
+            let full = full.stdout;
+            let first_break = full.iter().position(|&b| b == b'\n').unwrap();
+            for cut in [
+                0,
+                first_break / 2,
+                first_break + 1,
+                full.len() / 3,
+                full.len() / 2 + 17,
+                full.len() - 1,
+            ] {
+                let path = dir.path().join(format!("out.{format}"));
+                std::fs::write(&path, &full[..cut]).unwrap();
+                let out = score_in(
+                    dir.path(),
+                    &[&args[..], &["-o", path.to_str().unwrap(), "--resume"]].concat(),
+                );
+                assert!(out.status.success(), "{case} cut {cut}: {}", stderr(&out));
+                assert!(
+                    std::fs::read(&path).unwrap() == full,
+                    "{case} cut {cut}: output differs"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn resume_refuses_an_output_with_other_kept_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        jsonl_with_fields(&documents(40)),
+    )
+    .unwrap();
+    for format in ["jsonl", "csv"] {
+        let out_name = format!("out.{format}");
+        let first = [
+            "-i",
+            "in.jsonl",
+            "--format",
+            format,
+            "-o",
+            &out_name,
+            "--keep-fields",
+            "outlet,date",
+        ];
+        let out = score_in(dir.path(), &first);
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        let full = std::fs::read(dir.path().join(&out_name)).unwrap();
+        let half = &full[..full.len() / 2];
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--keep-fields", "date,outlet"],
+                "this run keeps [date,outlet]",
+            ),
+            (&["--keep-fields", "outlet"], "this run keeps [outlet]"),
+            (&[], "this run keeps []"),
+        ];
+        for (keep, message) in cases {
+            std::fs::write(dir.path().join(&out_name), half).unwrap();
+            let args = [
+                &[
+                    "-i", "in.jsonl", "--format", format, "-o", &out_name, "--resume",
+                ][..],
+                keep,
+            ]
+            .concat();
+            let out = score_in(dir.path(), &args);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{format} {keep:?}: {}",
+                stderr(&out)
+            );
+            let err = stderr(&out);
+            assert!(
+                err.contains("refusing to resume: the output keeps the fields [outlet,date]")
+                    && err.contains(message),
+                "{format} {keep:?}: {err}"
+            );
+            assert!(
+                std::fs::read(dir.path().join(&out_name)).unwrap() == half,
+                "{format} {keep:?}: output touched"
+            );
+        }
+        // An output written without --keep-fields is refused when resumed with them.
+        let plain = score_in(
+            dir.path(),
+            &["-i", "in.jsonl", "--format", format, "-o", &out_name],
+        );
+        assert!(plain.status.success());
+        let out = score_in(dir.path(), &[&first[..], &["--resume"]].concat());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{format} plain: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("the output keeps the fields []"),
+            "{format}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn shards_with_kept_fields_are_slices_of_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        jsonl_with_fields(&documents(50)),
+    )
+    .unwrap();
+    let keep = ["--keep-fields", "outlet,meta"];
+    let whole = records(&stdout(&score_in(
+        dir.path(),
+        &[&["-i", "in.jsonl"][..], &keep].concat(),
+    )));
+    assert_eq!(whole.len(), 50);
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = score_in(
+            dir.path(),
+            &[&["-i", "in.jsonl", "--shard", &shard][..], &keep].concat(),
+        );
+        assert!(out.status.success(), "shard {shard}: {}", stderr(&out));
+        let expected: Vec<&Value> = whole.iter().skip(k - 1).step_by(3).collect();
+        let recs = records(&stdout(&out));
+        assert_eq!(recs.iter().collect::<Vec<_>>(), expected, "shard {shard}");
+        assert!(
+            recs.iter()
+                .all(|r| r.get("outlet").is_some() && r.get("meta").is_some()),
+            "shard {shard}"
+        );
+    }
+}

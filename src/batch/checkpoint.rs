@@ -13,6 +13,10 @@
 //!   is the last column and never quoted, so a record torn anywhere (even
 //!   after a line break inside a quoted field) lacks a column or the break.
 //!
+//! A write that fails part way (a full disk, a file size limit) is undone
+//! by [`append_whole`], so after such an error the file again ends with a
+//! complete record; only a process killed mid-write leaves a torn tail.
+//!
 //! The model checksum of the existing records must equal the current
 //! model's, so a resumed run never mixes scores of two models, and their
 //! kept fields (`--keep-fields`) this run's, so every record has the same
@@ -88,10 +92,27 @@ pub fn open_for_resume(
     file.set_len(checkpoint.valid_len).map_err(io_err)?;
     file.seek(SeekFrom::End(0)).map_err(io_err)?;
     if checkpoint.needs_header && format == OutputFormat::Csv {
-        file.write_all(&csv_header_line(paragraphs, keep))
-            .map_err(io_err)?;
+        append_whole(&mut file, path, &csv_header_line(paragraphs, keep))?;
     }
     Ok((file, checkpoint))
+}
+
+/// Appends `bytes` (whole records, or the CSV header) to the output at its
+/// current position. When the write fails part way (a full disk, a file size
+/// limit), the file is cut back to its length before the write, so it ends
+/// with a complete record again; shrinking needs no space. If even that
+/// fails, the torn tail stays and `--resume` drops it.
+pub fn append_whole(file: &mut File, path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
+    let before = file.stream_position().map_err(read_err(path))?;
+    file.write_all(bytes).map_err(|source| {
+        // The write error is the one to report; a failed cut only leaves
+        // the torn tail that resume handles anyway.
+        let _ = file.set_len(before);
+        BatchError::OutputWrite {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 fn not_resumable(path: &Path, detail: impl Into<String>) -> BatchError {

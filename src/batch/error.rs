@@ -24,6 +24,16 @@ pub enum BatchError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Writing an opened output file failed (a full disk, a file size
+    /// limit, an I/O error). The file was cut back to its last complete
+    /// record, so `--resume` continues it once the cause is gone.
+    #[error("cannot write {path} (its complete records are kept; free space or fix the cause, then rerun with --resume)")]
+    OutputWrite {
+        /// The output file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The input's format could not be told from its name.
     #[error("{path}: cannot tell the input format from the name (expected .jsonl, .ndjson, .json, .csv or .txt, optionally .gz or .zst, or a directory); pass --input-format")]
     UnknownFormat {

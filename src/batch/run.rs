@@ -276,8 +276,7 @@ fn open_output(
     };
     let mut file = File::create(path).map_err(out_err)?;
     if params.output_format == OutputFormat::Csv {
-        file.write_all(&csv_header_line(paragraphs, keep))
-            .map_err(out_err)?;
+        checkpoint::append_whole(&mut file, path, &csv_header_line(paragraphs, keep))?;
     }
     Ok((Target::File(file, path.clone()), 0, None))
 }
@@ -342,18 +341,55 @@ fn score_batch(job: &Job<'_>, batch: Batch) -> io::Result<Scored> {
     })
 }
 
-/// Writes scored batches in sequence, one `write_all` of whole records per
-/// batch, and gives a permit back for each.
+impl Target {
+    /// Appends one batch of whole records. A file that fails part way is cut
+    /// back to its last complete record ([`checkpoint::append_whole`]).
+    fn append(&mut self, bytes: &[u8]) -> Result<(), BatchError> {
+        match self {
+            Target::Stdout => {
+                io::stdout()
+                    .lock()
+                    .write_all(bytes)
+                    .map_err(|source| BatchError::Output {
+                        path: PathBuf::from("-"),
+                        source,
+                    })
+            }
+            Target::File(file, path) => checkpoint::append_whole(file, path, bytes),
+        }
+    }
+
+    /// Flushes standard output (a file is written unbuffered).
+    fn flush(&mut self) -> Result<(), BatchError> {
+        match self {
+            Target::Stdout => io::stdout()
+                .lock()
+                .flush()
+                .map_err(|source| BatchError::Output {
+                    path: PathBuf::from("-"),
+                    source,
+                }),
+            Target::File(..) => Ok(()),
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        match self {
+            Target::Stdout => PathBuf::from("-"),
+            Target::File(_, path) => path.clone(),
+        }
+    }
+}
+
+/// Writes scored batches in sequence, one write of whole records per batch,
+/// and gives a permit back for each.
 fn write_all(
-    target: Target,
+    mut out: Target,
     done: Receiver<io::Result<Scored>>,
     permits: PermitGiver,
     progress: Option<&ProgressBar>,
 ) -> Result<(u64, u64), BatchError> {
-    let (mut out, path): (Box<dyn Write>, PathBuf) = match target {
-        Target::Stdout => (Box::new(io::stdout().lock()), PathBuf::from("-")),
-        Target::File(f, p) => (Box::new(f), p),
-    };
+    let path = out.path();
     let out_err = |source| BatchError::Output {
         path: path.clone(),
         source,
@@ -366,7 +402,7 @@ fn write_all(
             .push(scored.seq, scored)
             .map_err(|e| out_err(io::Error::other(e.to_string())))?;
         while let Some(s) = reorder.pop() {
-            out.write_all(&s.bytes).map_err(out_err)?;
+            out.append(&s.bytes)?;
             records += s.records;
             errors += s.errors;
             permits.give();
@@ -376,7 +412,7 @@ fn write_all(
             }
         }
     }
-    out.flush().map_err(out_err)?;
+    out.flush()?;
     if !reorder.is_empty() {
         // A batch never came back: a worker died.
         return Err(BatchError::WorkerPanicked);

@@ -27,7 +27,7 @@ fn fixture_texts() -> Vec<String> {
 }
 
 /// `n` distinct documents: `(id, text)`, some with two paragraphs.
-fn documents(n: usize) -> Vec<(String, String)> {
+pub(crate) fn documents(n: usize) -> Vec<(String, String)> {
     let t = fixture_texts();
     (0..n)
         .map(|i| {
@@ -41,7 +41,7 @@ fn documents(n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-fn jsonl_of(docs: &[(String, String)]) -> String {
+pub(crate) fn jsonl_of(docs: &[(String, String)]) -> String {
     docs.iter()
         .map(|(id, text)| {
             serde_json::json!({"id": id, "text": text, "section": "metro"}).to_string() + "\n"
@@ -50,7 +50,7 @@ fn jsonl_of(docs: &[(String, String)]) -> String {
 }
 
 /// Runs `stance score --model <fixture> <args>` in `dir`.
-fn score_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn score_in(dir: &Path, args: &[&str]) -> Output {
     stance_cmd()
         .current_dir(dir)
         .args(["score", "--model", fixture_model_path().to_str().unwrap()])

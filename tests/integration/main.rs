@@ -21,6 +21,8 @@ mod artifact;
 mod parity;
 // `stance score`: formats, compression, bad records, order, resume, shards.
 mod cli_score;
+// `stance score` under faults: SIGKILL at random points, a full disk.
+mod cli_score_faults;
 // The JSON Schema subset checked against the OpenAPI document.
 mod schema;
 // HTTP service: endpoints, errors, reload, concurrency.

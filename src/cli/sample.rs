@@ -10,7 +10,6 @@ use clap::Args;
 use crate::adapt::sample::read_exclusions;
 use crate::adapt::{sample, write_tasks, SampleParams, Strategy, TaskFormat};
 use crate::batch::record::ModelStamp;
-use crate::batch::{FieldNames, InputFormat};
 
 /// Arguments of `stance sample`.
 #[derive(Debug, Args)]
@@ -18,9 +17,9 @@ pub struct SampleArgs {
     /// Model whose uncertainty picks the paragraphs (default: the shipped model, built into the binary).
     #[arg(long, env = "STANCE_MODEL")]
     pub model: Option<PathBuf>,
-    /// Archive inputs, as for `stance score`: .jsonl/.ndjson/.json, .csv, .txt (optionally .gz/.zst), directories of .txt files, `-` for standard input.
-    #[arg(long, short, required = true, num_args = 1..)]
-    pub input: Vec<PathBuf>,
+    /// Inputs and their fields.
+    #[command(flatten)]
+    pub archive: super::archive::ArchiveArgs,
     /// Number of paragraphs to pick.
     #[arg(long, short = 'n', default_value_t = 200)]
     pub n: usize,
@@ -45,15 +44,6 @@ pub struct SampleArgs {
     /// Overwrite an existing --output.
     #[arg(long)]
     pub force: bool,
-    /// Input format of standard input and, when given, of every file input: jsonl, csv or txt.
-    #[arg(long)]
-    pub input_format: Option<InputFormat>,
-    /// JSON field or CSV column holding the text.
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// JSON field or CSV column holding the document id (records without one get `file:line`).
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
     /// Never pick paragraphs listed in these files (task files from an earlier `stance sample`, labeled files from `stance labels import`): matched by `task_id` or by text.
     #[arg(long, num_args = 1..)]
     pub exclude: Vec<PathBuf>,
@@ -70,12 +60,9 @@ pub(super) fn run(args: SampleArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let params = SampleParams {
-        inputs: args.input,
-        input_format: args.input_format,
-        fields: FieldNames {
-            text: args.text_field,
-            id: args.id_field,
-        },
+        input_format: args.archive.input_format,
+        fields: args.archive.fields(),
+        inputs: args.archive.input,
         n: args.n,
         strategy: args.strategy,
         diversity: args.diversity,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::batch::{BatchParams, FieldNames, InputFormat, OutputFormat, Shard};
+use crate::batch::{BatchParams, OutputFormat, Shard};
 
 /// Arguments of `stance score`.
 #[derive(Debug, Args)]
@@ -14,25 +14,15 @@ pub struct ScoreArgs {
     /// Model file (default: the shipped model, built into the binary).
     #[arg(long, env = "STANCE_MODEL")]
     pub model: Option<PathBuf>,
-    /// Inputs, read in order: .jsonl/.ndjson/.json, .csv (with a header), .txt,
-    /// each optionally .gz or .zst; a directory of .txt files; `-` for standard input.
-    #[arg(long, short, required = true, num_args = 1..)]
-    pub input: Vec<PathBuf>,
+    /// Inputs and their fields.
+    #[command(flatten)]
+    pub archive: super::archive::ArchiveArgs,
     /// Output file (default: standard output).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// Output format: jsonl or csv.
     #[arg(long, default_value = "jsonl")]
     pub format: OutputFormat,
-    /// Input format of standard input (default jsonl) and, when given, of every file input (overriding its name): jsonl, csv or txt.
-    #[arg(long)]
-    pub input_format: Option<InputFormat>,
-    /// JSON field or CSV column holding the text.
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// JSON field or CSV column holding the id (records without one get `file:line`).
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
     /// Input fields (JSON keys, CSV columns) copied into every output record
     /// after `source`, e.g. outlet,date: JSON values as they are (a missing one
     /// as null), CSV cells as strings. Not with .txt inputs.
@@ -61,14 +51,11 @@ pub struct ScoreArgs {
 pub(super) fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let model = super::load_model(args.model.as_deref())?;
     let params = BatchParams {
-        inputs: args.input,
-        input_format: args.input_format,
+        input_format: args.archive.input_format,
+        fields: args.archive.fields(),
+        inputs: args.archive.input,
         output: args.output,
         output_format: args.format,
-        fields: FieldNames {
-            text: args.text_field,
-            id: args.id_field,
-        },
         keep_fields: args.keep_fields,
         threads: args.threads,
         paragraphs: args.paragraphs,

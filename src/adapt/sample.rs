@@ -364,6 +364,7 @@ fn worker(model: &StanceModel, params: &SampleParams, work: Receiver<Batch>) -> 
         excluded: 0,
     };
     let max_chars = DocumentOptions::default().max_paragraph_chars;
+    let mut tokens = Vec::new();
     for batch in work {
         for (i, rec) in batch.records.iter().enumerate() {
             out.records += 1;
@@ -391,7 +392,11 @@ fn worker(model: &StanceModel, params: &SampleParams, work: Receiver<Batch>) -> 
                     out.excluded += 1;
                     continue;
                 }
-                let features = model.features(para);
+                // As `model.features(para)`, with the token buffer reused.
+                model.analyzer().tokens_into(para, &mut tokens);
+                let features = model
+                    .tfidf()
+                    .transform_tokens(model.analyzer(), &tokens, None);
                 let p = model.score_features(features.view());
                 let position = (batch.seq, i as u32, k as u32);
                 let row = row_hash(&features);

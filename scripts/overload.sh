@@ -59,6 +59,9 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
 fi
 ulimit -n "$need"
 
+# Emptied first: the server's shell truncates it only once it is forked,
+# and a stale "listening on" line of an earlier run must not be read.
+: > "$WORK/server.log"
 RUST_LOG="$LOG,stance::server::startup=info" \
   "$WORK/stance" serve --bind 127.0.0.1:0 "${SERVE_FLAGS[@]}" 2> "$WORK/server.log" &
 PID=$!

@@ -52,6 +52,21 @@ pub struct ServeArgs {
     /// Longest Perspective comment in UTF-8 bytes [env: STANCE_PERSPECTIVE_MAX_COMMENT_BYTES] [default: 20480].
     #[arg(long, value_name = "BYTES")]
     pub perspective_max_comment_bytes: Option<usize>,
+    /// Most scoring requests admitted at once; more get 503 with Retry-After [env: STANCE_MAX_IN_FLIGHT] [default: 4 per CPU].
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<usize>,
+    /// Deadline of a scoring request, head to answer: 408 if the body is still arriving, 504 if scoring is still running [env: STANCE_REQUEST_DEADLINE_MS] [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub request_deadline_ms: Option<u64>,
+    /// Time a new connection has to send its first request head, else 408 and closed [env: STANCE_CLIENT_REQUEST_TIMEOUT_MS] [default: 5000].
+    #[arg(long, value_name = "MS")]
+    pub client_request_timeout_ms: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open; 0 disables keep-alive [env: STANCE_KEEP_ALIVE] [default: 5].
+    #[arg(long, value_name = "SECS")]
+    pub keep_alive: Option<u64>,
+    /// Connections the kernel queues before they are accepted (capped by net.core.somaxconn) [env: STANCE_LISTEN_BACKLOG] [default: 2048].
+    #[arg(long, value_name = "N")]
+    pub listen_backlog: Option<u32>,
 }
 
 impl ServeArgs {
@@ -89,6 +104,21 @@ impl ServeArgs {
         }
         if let Some(v) = self.perspective_max_comment_bytes {
             s.perspective_max_comment_bytes = v;
+        }
+        if let Some(v) = self.max_in_flight {
+            s.max_in_flight = v;
+        }
+        if let Some(v) = self.request_deadline_ms {
+            s.request_deadline_ms = v;
+        }
+        if let Some(v) = self.client_request_timeout_ms {
+            s.client_request_timeout_ms = v;
+        }
+        if let Some(v) = self.keep_alive {
+            s.keep_alive_secs = v;
+        }
+        if let Some(v) = self.listen_backlog {
+            s.listen_backlog = v;
         }
         s
     }

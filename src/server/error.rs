@@ -108,6 +108,26 @@ pub enum ApiError {
         /// Why the new model was refused.
         reason: String,
     },
+    /// Every scoring slot is taken. 503 `overloaded`, with `Retry-After`.
+    #[error("the service is at its limit of {limit} scoring requests in flight (setting STANCE_MAX_IN_FLIGHT): retry after {retry_after_secs} s")]
+    Overloaded {
+        /// `max_in_flight`.
+        limit: usize,
+        /// Seconds to wait (`Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// The body had not arrived by the request deadline. 408 `request_timeout`.
+    #[error("the request body was not received within the deadline of {deadline_ms} ms (setting STANCE_REQUEST_DEADLINE_MS)")]
+    RequestTimeout {
+        /// The deadline.
+        deadline_ms: u64,
+    },
+    /// Scoring did not finish by the request deadline. 504 `deadline_exceeded`.
+    #[error("scoring did not finish within the deadline of {deadline_ms} ms (setting STANCE_REQUEST_DEADLINE_MS); send a smaller document or batch")]
+    DeadlineExceeded {
+        /// The deadline.
+        deadline_ms: u64,
+    },
     /// Anything unexpected. 500 `internal_error`; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -143,15 +163,21 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::ReloadFailed { .. } => "reload_failed",
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::RequestTimeout { .. } => "request_timeout",
+            ApiError::DeadlineExceeded { .. } => "deadline_exceeded",
             ApiError::Internal(_) => "internal_error",
             ApiError::Framework { status, .. } => match status.as_u16() {
                 401 => "unauthorized",
                 403 => "forbidden",
                 404 => "not_found",
                 405 => "method_not_allowed",
+                408 => "request_timeout",
                 413 => "payload_too_large",
                 415 => "unsupported_media_type",
                 422 => "invalid_request",
+                503 => "overloaded",
+                504 => "deadline_exceeded",
                 s if s >= 500 => "internal_error",
                 _ => "bad_request",
             },
@@ -271,13 +297,22 @@ impl ResponseError for ApiError {
             ApiError::ReloadFailed { .. } | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Framework { status, .. } => *status,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        // Shedding load is the service working as designed: counted in
+        // `stance_requests_shed_total`, not logged as a failure per request.
+        let shed = matches!(
+            self,
+            ApiError::Overloaded { .. } | ApiError::DeadlineExceeded { .. }
+        );
+        if status.is_server_error() && !shed {
             tracing::error!(code = self.code(), "request failed: {self:?}");
         }
         let mut res = HttpResponse::build(status);
@@ -290,6 +325,15 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer realm="stance-admin""#),
                 ));
+            }
+            ApiError::Overloaded {
+                retry_after_secs, ..
+            } => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+            }
+            ApiError::RequestTimeout { .. } => {
+                // The rest of the body may still be on its way.
+                res.force_close();
             }
             _ => {}
         }
@@ -417,6 +461,24 @@ mod tests {
             (ApiError::AdminDisabled, 404, "admin_disabled"),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::Forbidden, 403, "forbidden"),
+            (
+                ApiError::Overloaded {
+                    limit: 8,
+                    retry_after_secs: 1,
+                },
+                503,
+                "overloaded",
+            ),
+            (
+                ApiError::RequestTimeout { deadline_ms: 10 },
+                408,
+                "request_timeout",
+            ),
+            (
+                ApiError::DeadlineExceeded { deadline_ms: 10 },
+                504,
+                "deadline_exceeded",
+            ),
         ];
         for (e, status, code) in cases {
             assert_eq!(e.status_code().as_u16(), status, "{code}");

@@ -70,6 +70,26 @@ pub enum KServeError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Every scoring slot is taken. 503, with `Retry-After`.
+    #[error("the service is at its limit of {limit} inference requests in flight (setting STANCE_MAX_IN_FLIGHT): retry after {retry_after_secs} s")]
+    Unavailable {
+        /// `max_in_flight`.
+        limit: usize,
+        /// Seconds to wait (`Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// The body had not arrived by the request deadline. 408.
+    #[error("the request body was not received within the deadline of {deadline_ms} ms (setting STANCE_REQUEST_DEADLINE_MS)")]
+    RequestTimeout {
+        /// `request_deadline_ms`.
+        deadline_ms: u64,
+    },
+    /// Inference did not finish by the request deadline. 504.
+    #[error("inference did not finish within the deadline of {deadline_ms} ms (setting STANCE_REQUEST_DEADLINE_MS)")]
+    DeadlineExceeded {
+        /// `request_deadline_ms`.
+        deadline_ms: u64,
+    },
     /// Anything unexpected. 500; the cause is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -91,6 +111,9 @@ impl ResponseError for KServeError {
             }
             KServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             KServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            KServeError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            KServeError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            KServeError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -98,8 +121,20 @@ impl ResponseError for KServeError {
         if let KServeError::Internal(cause) = self {
             tracing::error!("inference request failed: {cause}");
         }
-        HttpResponse::build(self.status_code())
-            .content_type("application/json")
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            KServeError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+            }
+            // The rest of the body may still be on its way.
+            KServeError::RequestTimeout { .. } => {
+                res.force_close();
+            }
+            _ => {}
+        }
+        res.content_type("application/json")
             .body(self.body().to_string())
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
+use super::overload::Shed;
 use crate::StanceModel;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
@@ -83,6 +84,9 @@ pub struct Metrics {
     reloads_failed: AtomicU64,
     key_reloads_ok: AtomicU64,
     key_reloads_failed: AtomicU64,
+    shed_overloaded: AtomicU64,
+    shed_request_timeout: AtomicU64,
+    shed_deadline_exceeded: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -156,6 +160,16 @@ impl Metrics {
         self.documents_rejected.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one scoring request answered without a result (503, 408 or 504).
+    pub fn observe_shed(&self, shed: Shed) {
+        match shed {
+            Shed::Overloaded => &self.shed_overloaded,
+            Shed::RequestTimeout => &self.shed_request_timeout,
+            Shed::DeadlineExceeded => &self.shed_deadline_exceeded,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts one reload attempt.
     pub fn observe_reload(&self, outcome: ReloadOutcome) {
         match outcome {
@@ -190,14 +204,22 @@ impl Metrics {
     }
 
     /// Renders every metric in the Prometheus text format; `model` is the
-    /// one serving now (exported as the `stance_model_info` gauge).
-    pub fn render(&self, model: &StanceModel) -> String {
+    /// one serving now (exported as the `stance_model_info` gauge),
+    /// `in_flight` the scoring requests holding a slot and `limit` their
+    /// limit (`max_in_flight`).
+    pub fn render(&self, model: &StanceModel, in_flight: usize, limit: usize) -> String {
         let mut out = String::with_capacity(4096);
-        let _ = self.render_into(&mut out, model);
+        let _ = self.render_into(&mut out, model, in_flight, limit);
         out
     }
 
-    fn render_into(&self, out: &mut String, model: &StanceModel) -> std::fmt::Result {
+    fn render_into(
+        &self,
+        out: &mut String,
+        model: &StanceModel,
+        in_flight: usize,
+        limit: usize,
+    ) -> std::fmt::Result {
         writeln!(
             out,
             "# HELP stance_http_requests_total HTTP requests by route, method and status."
@@ -308,6 +330,40 @@ impl Metrics {
             "stance_api_keys_reloads_total{{result=\"failure\"}} {}",
             self.key_reloads_failed.load(Ordering::Relaxed)
         )?;
+        writeln!(
+            out,
+            "# HELP stance_requests_shed_total Scoring requests answered without a result, by reason: overloaded (503, every max_in_flight slot taken), request_timeout (408, body not received by the deadline), deadline_exceeded (504, scoring not finished by the deadline)."
+        )?;
+        writeln!(out, "# TYPE stance_requests_shed_total counter")?;
+        for shed in [
+            Shed::Overloaded,
+            Shed::RequestTimeout,
+            Shed::DeadlineExceeded,
+        ] {
+            let c = match shed {
+                Shed::Overloaded => &self.shed_overloaded,
+                Shed::RequestTimeout => &self.shed_request_timeout,
+                Shed::DeadlineExceeded => &self.shed_deadline_exceeded,
+            };
+            writeln!(
+                out,
+                "stance_requests_shed_total{{reason=\"{}\"}} {}",
+                shed.as_str(),
+                c.load(Ordering::Relaxed)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP stance_in_flight_requests Scoring requests holding a slot now (including work still running after its deadline)."
+        )?;
+        writeln!(out, "# TYPE stance_in_flight_requests gauge")?;
+        writeln!(out, "stance_in_flight_requests {in_flight}")?;
+        writeln!(
+            out,
+            "# HELP stance_in_flight_limit Most scoring requests admitted at once (max_in_flight)."
+        )?;
+        writeln!(out, "# TYPE stance_in_flight_limit gauge")?;
+        writeln!(out, "stance_in_flight_limit {limit}")?;
         writeln!(
             out,
             "# HELP stance_model_info The model serving now (value is always 1)."

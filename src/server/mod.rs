@@ -9,6 +9,8 @@
 //! - [`extract`]: the strict JSON body extractor; [`error`]: [`ApiError`],
 //!   the one place errors become statuses and JSON;
 //! - [`middleware`]: request ids, per-request log lines and metrics;
+//! - [`overload`]: the in-flight limit and request deadline of the scoring
+//!   routes (503 / 408 / 504);
 //! - [`metrics`]: Prometheus counters; [`reload`]: load, check, swap;
 //! - [`strict`]: serde helpers that read requests as `openapi.json` says;
 //!   [`contract`]: the OpenAPI document as served, with this server's limits.
@@ -23,6 +25,7 @@ pub mod keys;
 pub mod kserve;
 pub mod metrics;
 pub mod middleware;
+pub mod overload;
 pub mod perspective;
 pub mod reload;
 pub mod routes;

@@ -344,6 +344,25 @@ pub enum PerspectiveError {
         /// Whole seconds until the next request would pass.
         retry_after_secs: u64,
     },
+    /// Every scoring slot is taken (`max_in_flight`). 503 `UNAVAILABLE`,
+    /// with `Retry-After` and a `google.rpc.RetryInfo` detail.
+    #[error("The service is currently unavailable: too many requests in flight, retry after {retry_after_secs} s.")]
+    Unavailable {
+        /// Whole seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The body had not arrived by the request deadline. 408 `DEADLINE_EXCEEDED`.
+    #[error("The request body was not received within the deadline of {deadline_ms} ms.")]
+    RequestTimeout {
+        /// `request_deadline_ms`.
+        deadline_ms: u64,
+    },
+    /// Scoring did not finish by the request deadline. 504 `DEADLINE_EXCEEDED`.
+    #[error("Deadline exceeded: scoring did not finish within {deadline_ms} ms.")]
+    DeadlineExceeded {
+        /// `request_deadline_ms`.
+        deadline_ms: u64,
+    },
     /// Anything unexpected. 500 `INTERNAL`; the cause is logged, not sent.
     #[error("Internal error encountered.")]
     Internal(String),
@@ -356,6 +375,9 @@ impl PerspectiveError {
             PerspectiveError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             PerspectiveError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             PerspectiveError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PerspectiveError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            PerspectiveError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            PerspectiveError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -366,6 +388,10 @@ impl PerspectiveError {
             PerspectiveError::Unauthenticated { .. } => "UNAUTHENTICATED",
             PerspectiveError::RateLimited { .. } => "RESOURCE_EXHAUSTED",
             PerspectiveError::Internal(_) => "INTERNAL",
+            PerspectiveError::Unavailable { .. } => "UNAVAILABLE",
+            PerspectiveError::RequestTimeout { .. } | PerspectiveError::DeadlineExceeded { .. } => {
+                "DEADLINE_EXCEEDED"
+            }
             _ => "INVALID_ARGUMENT",
         }
     }
@@ -378,9 +404,11 @@ impl PerspectiveError {
             PerspectiveError::NoRequestedAttributes => "NO_REQUESTED_ATTRIBUTES",
             PerspectiveError::LanguageNotSupported { .. } => "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
             PerspectiveError::RateLimited { .. } => "RATE_LIMIT_EXCEEDED",
-            PerspectiveError::Unauthenticated { .. } | PerspectiveError::Internal(_) => {
-                return None
-            }
+            PerspectiveError::Unauthenticated { .. }
+            | PerspectiveError::Internal(_)
+            | PerspectiveError::Unavailable { .. }
+            | PerspectiveError::RequestTimeout { .. }
+            | PerspectiveError::DeadlineExceeded { .. } => return None,
             _ => "INVALID_REQUEST",
         })
     }
@@ -425,7 +453,8 @@ impl PerspectiveError {
                 "reason": reason,
                 "domain": "stance",
             })),
-            PerspectiveError::RateLimited { retry_after_secs } => details.push(json!({
+            PerspectiveError::RateLimited { retry_after_secs }
+            | PerspectiveError::Unavailable { retry_after_secs } => details.push(json!({
                 "@type": "type.googleapis.com/google.rpc.RetryInfo",
                 "retryDelay": format!("{retry_after_secs}s"),
             })),
@@ -464,8 +493,16 @@ impl ResponseError for PerspectiveError {
             tracing::error!("perspective request failed: {cause}");
         }
         let mut res = HttpResponse::build(self.status());
-        if let PerspectiveError::RateLimited { retry_after_secs } = self {
-            res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        match self {
+            PerspectiveError::RateLimited { retry_after_secs }
+            | PerspectiveError::Unavailable { retry_after_secs } => {
+                res.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+            }
+            PerspectiveError::RequestTimeout { .. } => {
+                // The rest of the body may still be on its way.
+                res.force_close();
+            }
+            _ => {}
         }
         self.respond_with(res)
     }

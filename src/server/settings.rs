@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +55,36 @@ pub struct Settings {
     /// Longest `comment.text` of the Perspective endpoint, in bytes
     /// (`STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`, default 20480: Perspective's 20 KB).
     pub perspective_max_comment_bytes: usize,
+    /// Most scoring requests admitted at once; more are answered 503
+    /// `overloaded` with `Retry-After` (`STANCE_MAX_IN_FLIGHT`, default
+    /// [`default_max_in_flight`]: 4 per CPU).
+    pub max_in_flight: usize,
+    /// Milliseconds a scoring request may take from its head to its answer:
+    /// a body still arriving then is 408, scoring still running is 504
+    /// (`STANCE_REQUEST_DEADLINE_MS`, default 10000).
+    pub request_deadline_ms: u64,
+    /// Milliseconds a new connection has to send its first request head;
+    /// later it is answered 408 and closed (`STANCE_CLIENT_REQUEST_TIMEOUT_MS`,
+    /// default 5000, actix-web's; at least 1000, and up to 500 ms early:
+    /// actix's clock is refreshed every 500 ms).
+    pub client_request_timeout_ms: u64,
+    /// Seconds an idle keep-alive connection stays open; 0 closes every
+    /// connection after one answer (`STANCE_KEEP_ALIVE`, default 5, actix-web's).
+    pub keep_alive_secs: u64,
+    /// Connections the kernel queues before the service accepts them
+    /// (`STANCE_LISTEN_BACKLOG`, default 2048; the kernel caps it at
+    /// `net.core.somaxconn`). A burst beyond it is not refused: the kernel
+    /// drops the SYNs and clients retry after a second.
+    pub listen_backlog: u32,
+}
+
+/// `max_in_flight` by default: 4 per CPU. Scoring is CPU-bound, so more
+/// than one admitted request per core only pays while the others read their
+/// body or write their answer; measured with `scripts/overload.sh` (see
+/// docs/RELIABILITY.md), 4 per core keeps both cores busy and bounds the
+/// wait of an admitted request to about 4 scoring times.
+pub fn default_max_in_flight() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Default for Settings {
@@ -71,6 +102,11 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             api_keys_file: None,
             perspective_max_comment_bytes: super::perspective::DEFAULT_MAX_COMMENT_BYTES,
+            max_in_flight: default_max_in_flight(),
+            request_deadline_ms: 10_000,
+            client_request_timeout_ms: 5_000,
+            keep_alive_secs: 5,
+            listen_backlog: 2048,
         }
     }
 }
@@ -145,6 +181,13 @@ const PARAGRAPH_RANGE: (usize, usize) = (1, 1 << 30);
 const EXPLAIN_RANGE: (usize, usize) = (0, MAX_EXPLAIN_LIMIT);
 const SHUTDOWN_RANGE: (usize, usize) = (0, 3600);
 const COMMENT_RANGE: (usize, usize) = (1, 1 << 30);
+const IN_FLIGHT_RANGE: (usize, usize) = (1, 1_000_000);
+const DEADLINE_MS_RANGE: (usize, usize) = (1, 3_600_000);
+/// At least 1 s: actix computes the deadline from a clock it refreshes every
+/// 500 ms, so a shorter timeout can expire before the first byte is read.
+const CLIENT_TIMEOUT_MS_RANGE: (usize, usize) = (1000, 3_600_000);
+const KEEP_ALIVE_RANGE: (usize, usize) = (0, 3600);
+const BACKLOG_RANGE: (usize, usize) = (1, 65535);
 
 impl Settings {
     /// Applies `STANCE_*` variables from the process environment (see [`Settings::with_env`]).
@@ -196,7 +239,9 @@ impl Settings {
     /// `STANCE_MAX_BATCH_SIZE`, `STANCE_MAX_PARAGRAPH_CHARS`,
     /// `STANCE_LOW_CONFIDENCE_MARGIN`, `STANCE_MAX_EXPLAIN`, `STANCE_ADMIN_TOKEN`,
     /// `STANCE_SHUTDOWN_TIMEOUT`, `STANCE_API_KEYS_FILE`,
-    /// `STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`. Values that do not parse are errors naming
+    /// `STANCE_PERSPECTIVE_MAX_COMMENT_BYTES`, `STANCE_MAX_IN_FLIGHT`,
+    /// `STANCE_REQUEST_DEADLINE_MS`, `STANCE_CLIENT_REQUEST_TIMEOUT_MS`,
+    /// `STANCE_KEEP_ALIVE`, `STANCE_LISTEN_BACKLOG`. Values that do not parse are errors naming
     /// the variable and the accepted values.
     pub fn with_env(
         mut self,
@@ -232,6 +277,21 @@ impl Settings {
         }
         if let Some(n) = num("STANCE_PERSPECTIVE_MAX_COMMENT_BYTES", COMMENT_RANGE)? {
             self.perspective_max_comment_bytes = n;
+        }
+        if let Some(n) = num("STANCE_MAX_IN_FLIGHT", IN_FLIGHT_RANGE)? {
+            self.max_in_flight = n;
+        }
+        if let Some(n) = num("STANCE_REQUEST_DEADLINE_MS", DEADLINE_MS_RANGE)? {
+            self.request_deadline_ms = n as u64;
+        }
+        if let Some(n) = num("STANCE_CLIENT_REQUEST_TIMEOUT_MS", CLIENT_TIMEOUT_MS_RANGE)? {
+            self.client_request_timeout_ms = n as u64;
+        }
+        if let Some(n) = num("STANCE_KEEP_ALIVE", KEEP_ALIVE_RANGE)? {
+            self.keep_alive_secs = n as u64;
+        }
+        if let Some(n) = num("STANCE_LISTEN_BACKLOG", BACKLOG_RANGE)? {
+            self.listen_backlog = n as u32;
         }
         if let Some(v) = get("STANCE_API_KEYS_FILE") {
             self.api_keys_file = Some(PathBuf::from(v));
@@ -269,10 +329,32 @@ impl Settings {
             self.perspective_max_comment_bytes,
             COMMENT_RANGE,
         )?;
+        let secs = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
         check(
             "shutdown_timeout_secs",
-            usize::try_from(self.shutdown_timeout_secs).unwrap_or(usize::MAX),
+            secs(self.shutdown_timeout_secs),
             SHUTDOWN_RANGE,
+        )?;
+        check("max_in_flight", self.max_in_flight, IN_FLIGHT_RANGE)?;
+        check(
+            "request_deadline_ms",
+            secs(self.request_deadline_ms),
+            DEADLINE_MS_RANGE,
+        )?;
+        check(
+            "client_request_timeout_ms",
+            secs(self.client_request_timeout_ms),
+            CLIENT_TIMEOUT_MS_RANGE,
+        )?;
+        check(
+            "keep_alive_secs",
+            secs(self.keep_alive_secs),
+            KEEP_ALIVE_RANGE,
+        )?;
+        check(
+            "listen_backlog",
+            secs(u64::from(self.listen_backlog)),
+            BACKLOG_RANGE,
         )?;
         if !(0.0..=1.0).contains(&self.low_confidence_margin) {
             return Err(invalid(
@@ -302,6 +384,11 @@ impl Settings {
                 "an IP address and port such as 127.0.0.1:8080 or [::1]:8080",
             )
         })
+    }
+
+    /// The request deadline of the scoring routes.
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_millis(self.request_deadline_ms)
     }
 
     /// The scoring options every request starts from (`explain` 0).
@@ -343,6 +430,16 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.max_body_bytes, 1 << 20);
         assert_eq!(s.max_batch_size, 100);
+        assert_eq!(s.max_in_flight, default_max_in_flight());
+        assert!(s.max_in_flight >= 4, "4 per CPU");
+        assert_eq!(
+            (
+                s.request_deadline_ms,
+                s.client_request_timeout_ms,
+                s.keep_alive_secs
+            ),
+            (10_000, 5_000, 5)
+        );
         assert!(s.admin_token.is_none());
         s.validate().unwrap();
     }
@@ -436,6 +533,11 @@ mod tests {
                 ("STANCE_MAX_EXPLAIN", "5"),
                 ("STANCE_ADMIN_TOKEN", "s3cret"),
                 ("STANCE_SHUTDOWN_TIMEOUT", "4"),
+                ("STANCE_MAX_IN_FLIGHT", "3"),
+                ("STANCE_REQUEST_DEADLINE_MS", "250"),
+                ("STANCE_CLIENT_REQUEST_TIMEOUT_MS", "1500"),
+                ("STANCE_KEEP_ALIVE", "0"),
+                ("STANCE_LISTEN_BACKLOG", "64"),
             ]))
             .unwrap();
         assert_eq!(s.model, Some(PathBuf::from("/tmp/m.json")));
@@ -448,6 +550,11 @@ mod tests {
         assert_eq!(s.max_explain, 5);
         assert_eq!(s.admin_token, Some(AdminToken::new("s3cret")));
         assert_eq!(s.shutdown_timeout_secs, 4);
+        assert_eq!(s.max_in_flight, 3);
+        assert_eq!(s.request_deadline_ms, 250);
+        assert_eq!(s.client_request_timeout_ms, 1500);
+        assert_eq!(s.keep_alive_secs, 0);
+        assert_eq!(s.listen_backlog, 64);
         s.validate().unwrap();
     }
 
@@ -457,6 +564,13 @@ mod tests {
             ("STANCE_WORKERS", "0", "an integer from 1 to 1024"),
             ("STANCE_WORKERS", "many", "an integer from 1 to 1024"),
             ("STANCE_MAX_BATCH_SIZE", "-1", "an integer from 1 to 100000"),
+            ("STANCE_MAX_IN_FLIGHT", "0", "an integer from 1 to 1000000"),
+            (
+                "STANCE_REQUEST_DEADLINE_MS",
+                "0",
+                "an integer from 1 to 3600000",
+            ),
+            ("STANCE_KEEP_ALIVE", "1h", "an integer from 0 to 3600"),
             (
                 "STANCE_LOW_CONFIDENCE_MARGIN",
                 "1.5",

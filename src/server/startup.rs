@@ -2,22 +2,32 @@
 //! (port 0 picks a free port, for tests), and runs it until it stops. SIGTERM
 //! and Ctrl-C stop it gracefully (actix's default: stop accepting, let
 //! in-flight requests finish within `shutdown_timeout_secs`); SIGHUP reloads
-//! the model, then the API keys file (when keys are on).
+//! the model, then the API keys file (when keys are on). The connection
+//! limits (first request head, keep-alive, disconnect) are set here; the
+//! scoring routes' in-flight limit and deadline are the
+//! [`limit_scoring`] middleware's (inside the API key check).
 
-use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use super::error::{json_config, path_config, query_config};
 use super::keys::{require_api_key, ApiKeyStore, KeyFileError};
 use super::middleware::telemetry;
+use super::overload::limit_scoring;
 use super::reload::{reload, reload_api_keys};
 use super::routes;
 use super::settings::{ConfigError, Settings};
 use super::state::AppState;
 use crate::StanceModel;
+
+/// How long a connection being closed may take to shut down cleanly after
+/// its last answer (actix-web's default, kept: a client that never reads the
+/// close is dropped after this).
+pub const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -66,22 +76,22 @@ impl Application {
         settings.validate()?;
         let keys = ApiKeyStore::from_setting(settings.api_keys_file.as_deref())?;
         let addr = settings.bind_addr()?;
-        let listener = TcpListener::bind(addr).map_err(|source| StartError::Bind {
-            addr: settings.bind.clone(),
+        let bind = settings.bind.clone();
+        let bind_error = move |source| StartError::Bind {
+            addr: bind.clone(),
             source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind {
-                addr: settings.bind.clone(),
-                source,
-            })?
-            .port();
+        };
         let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(StartError::Signal)?;
         let workers = settings.workers;
+        let backlog = settings.listen_backlog;
         let shutdown = settings.shutdown_timeout_secs;
         let limit = settings.max_body_bytes;
+        let client_request_timeout = Duration::from_millis(settings.client_request_timeout_ms);
+        let keep_alive = match settings.keep_alive_secs {
+            0 => KeepAlive::Disabled,
+            s => KeepAlive::Timeout(Duration::from_secs(s)),
+        };
         let state = web::Data::new(AppState::new(settings, model).with_api_keys(keys));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -91,19 +101,26 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit))
                 .app_data(path_config())
                 .app_data(query_config())
+                .wrap(from_fn(limit_scoring))
                 .wrap(from_fn(require_api_key))
                 .wrap(from_fn(telemetry))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        .client_request_timeout(client_request_timeout)
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .keep_alive(keep_alive)
         .shutdown_timeout(shutdown)
-        .listen(listener)
-        .map_err(|source| StartError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?
-        .run();
+        .backlog(backlog)
+        .bind(addr)
+        .map_err(&bind_error)?;
+        let port = server
+            .addrs()
+            .first()
+            .map(|a| a.port())
+            .ok_or_else(|| bind_error(std::io::Error::other("no address was bound")))?;
+        let server = server.run();
         Ok(Self {
             port,
             server,

@@ -1,8 +1,8 @@
 //! [`AppState`]: what every handler shares. The serving model sits behind an
 //! [`ArcSwap`], so a reload swaps it atomically while requests in flight
 //! finish on the `Arc` they already hold. The API keys in force sit in an
-//! [`ApiKeyStore`] (an `ArcSwap` too, reloaded on SIGHUP). Settings and
-//! metrics live here too; new routes add their own fields.
+//! [`ApiKeyStore`] (an `ArcSwap` too, reloaded on SIGHUP). Settings,
+//! metrics and the in-flight count of scoring requests live here too; new routes add their own fields.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use super::error::ApiError;
 use super::keys::ApiKeyStore;
 use super::metrics::Metrics;
+use super::overload::InFlight;
 use super::settings::Settings;
 use crate::{DocumentOptions, StanceModel};
 
@@ -21,6 +22,7 @@ pub struct AppState {
     model: ArcSwap<StanceModel>,
     metrics: Metrics,
     api_keys: ApiKeyStore,
+    in_flight: Arc<InFlight>,
     /// Serializes reloads (HTTP and SIGHUP) so two never race.
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -29,11 +31,13 @@ impl AppState {
     /// State serving `model` under `settings`, with API keys off (see
     /// [`with_api_keys`](Self::with_api_keys)).
     pub fn new(settings: Settings, model: StanceModel) -> Self {
+        let in_flight = InFlight::new(settings.max_in_flight);
         Self {
             settings,
             model: ArcSwap::from_pointee(model),
             metrics: Metrics::default(),
             api_keys: ApiKeyStore::disabled(),
+            in_flight,
             reload_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -49,6 +53,11 @@ impl AppState {
     /// The API keys in force (off unless a keys file was configured).
     pub fn api_keys(&self) -> &ApiKeyStore {
         &self.api_keys
+    }
+
+    /// The scoring requests in flight and their limit (`max_in_flight`).
+    pub fn in_flight(&self) -> &Arc<InFlight> {
+        &self.in_flight
     }
 
     /// The settings the service started with.

@@ -1409,7 +1409,15 @@ async fn requests_in_flight_during_reloads_all_succeed_on_one_model_or_the_other
 
 #[tokio::test]
 async fn parallel_clients_get_answers_identical_to_the_library() {
-    let app = std::sync::Arc::new(spawn_app_with(|s| s.workers = 4).await);
+    // Room for all 16 clients at once: this test is about answers under
+    // concurrency; refusals over the limit are tests/integration/overload.rs's.
+    let app = std::sync::Arc::new(
+        spawn_app_with(|s| {
+            s.workers = 4;
+            s.max_in_flight = 16;
+        })
+        .await,
+    );
     let model = fixture_model();
     let texts: Vec<String> = vec![
         PRO.into(),
@@ -1629,7 +1637,7 @@ async fn a_request_fuzzer_never_gets_a_server_error_and_the_service_stays_health
 // ------------------------------------------------------------------- CLI
 
 /// Kills the child if a test fails before it exits, so no server is left behind.
-struct ChildGuard(std::process::Child);
+pub struct ChildGuard(pub std::process::Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -1642,7 +1650,9 @@ impl Drop for ChildGuard {
 
 /// Reads the child's stderr on a thread; returns the port from the
 /// "listening on" line and a receiver of all later lines.
-fn wait_for_listen(child: &mut std::process::Child) -> (u16, std::sync::mpsc::Receiver<String>) {
+pub fn wait_for_listen(
+    child: &mut std::process::Child,
+) -> (u16, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = std::sync::mpsc::channel();

@@ -31,3 +31,5 @@ mod api;
 mod api_compat;
 // The served OpenAPI document and the server agree on every request.
 mod contract;
+// Overload and slow clients against the real binary: 503, 408, 504, 413.
+mod overload;

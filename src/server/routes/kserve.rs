@@ -24,7 +24,8 @@ use crate::server::kserve::{
     check_model, check_request, model_metadata, parse_body, respond, server_metadata, KServeError,
     HEADER_LENGTH_HEADER,
 };
-use crate::server::routes::score::INLINE_BYTES;
+use crate::server::overload::permit;
+use crate::server::routes::score::inline;
 use crate::server::state::AppState;
 use crate::{DocumentOptions, StanceModel};
 
@@ -163,12 +164,15 @@ async fn infer(
     drop(body);
     let opts = settings.document_options();
     let size: usize = input.texts.iter().map(String::len).sum();
-    let (scores, input) = if size <= INLINE_BYTES {
+    let (scores, input) = if inline(&state, size) {
         (score_all(&model, &input.texts, &opts)?, input)
     } else {
         let m = Arc::clone(&model);
+        // Held until the work ends, even after a passed deadline.
+        let permit = permit(&req);
         let (scores, input) = tokio::task::spawn_blocking(move || {
             let s = score_all(&m, &input.texts, &opts);
+            drop(permit);
             (s, input)
         })
         .await

@@ -15,7 +15,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let body = state.metrics().render(&state.model());
+    let in_flight = state.in_flight();
+    let body = state
+        .metrics()
+        .render(&state.model(), in_flight.current(), in_flight.limit());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

@@ -15,11 +15,12 @@ use super::{json_ok, method_not_allowed};
 use crate::pipeline::{DocumentScore, ScoreError};
 use crate::server::error::ApiError;
 use crate::server::extract::read_body;
+use crate::server::overload::permit;
 use crate::server::perspective::{
     acknowledge_suggestion, check_request, discovery_document, parse_request, respond,
     PerspectiveError, ANALYZE_PATH, SUGGEST_PATH,
 };
-use crate::server::routes::score::INLINE_BYTES;
+use crate::server::routes::score::inline;
 use crate::server::state::AppState;
 use crate::{DocumentOptions, StanceModel};
 
@@ -103,12 +104,15 @@ async fn analyze(
     let model = state.model();
     let checked = check_request(request, &model.meta().version, max_comment)?;
     let opts = settings.document_options();
-    let (doc, checked) = if checked.text.len() <= INLINE_BYTES {
+    let (doc, checked) = if inline(&state, checked.text.len()) {
         (score(&model, &checked.text, &opts)?, checked)
     } else {
         let m = Arc::clone(&model);
+        // Held until the work ends, even after a passed deadline.
+        let permit = permit(&req);
         let (doc, checked) = tokio::task::spawn_blocking(move || {
             let doc = score(&m, &checked.text, &opts);
+            drop(permit);
             (doc, checked)
         })
         .await

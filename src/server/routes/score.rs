@@ -6,7 +6,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -15,6 +15,7 @@ use crate::label::{Label, Probabilities};
 use crate::pipeline::{DocumentScore, ParagraphScore, ScoreError};
 use crate::server::error::{ApiError, ErrorDetail};
 use crate::server::extract::{parse_object, ApiJson};
+use crate::server::overload::permit;
 use crate::server::state::AppState;
 use crate::server::strict::count_opt;
 use crate::{DocumentOptions, StanceModel};
@@ -94,7 +95,21 @@ impl<'a> ScoreResponse<'a> {
 /// inputs: a 1 MiB document (~70 ms) on the blocking pool does not stall the
 /// small requests queued on the same worker. 64 KiB (~4 ms of scoring)
 /// splits the two cases.
+///
+/// Under load, inline scoring makes the worker's event loop the queue: a
+/// storm of 2,000 connections sending 20 KB documents was all answered 200,
+/// never 503, at 2,700/s, with `/healthz` waiting 380 ms (p50) behind the
+/// scoring (`scripts/overload.sh`, 2026-12-06). So work is inline only when
+/// it is small *and* no other scoring request is in flight ([`inline`]).
 pub const INLINE_BYTES: usize = 64 * 1024;
+
+/// Whether to score `bytes` of text on the calling worker: small work while
+/// this request is the only one holding an in-flight slot. Otherwise the
+/// work goes to the blocking pool, so the event loops stay free to answer
+/// health checks and to refuse requests over `max_in_flight` at once.
+pub fn inline(state: &AppState, bytes: usize) -> bool {
+    bytes <= INLINE_BYTES && state.in_flight().current() <= 1
+}
 
 /// Scores one document on the calling thread. A panic in the scorer (a bug:
 /// none is known) becomes an opaque 500 instead of killing the worker.
@@ -116,18 +131,23 @@ fn score_document(
 }
 
 async fn score(
+    http: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(mut req): ApiJson<ScoreRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let opts = state.document_options(req.explain.unwrap_or(0))?;
     let model = state.model();
-    let doc = if req.text.len() <= INLINE_BYTES {
+    let doc = if inline(&state, req.text.len()) {
         score_document(&model, &req.text, &opts)?
     } else {
         let m = Arc::clone(&model);
         let text = std::mem::take(&mut req.text);
+        // The slot goes with the work: if the deadline passes, the work
+        // finishes in the background and frees the slot only then.
+        let permit = permit(&http);
         let (doc, text) = tokio::task::spawn_blocking(move || {
             let doc = score_document(&m, &text, &opts);
+            drop(permit);
             (doc, text)
         })
         .await
@@ -266,6 +286,7 @@ fn score_entry(
 }
 
 async fn score_batch(
+    http: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(req): ApiJson<BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -292,15 +313,19 @@ async fn score_batch(
     let run = {
         let state = state.clone().into_inner();
         let model = Arc::clone(&model);
+        // Held until the work ends, even after a passed deadline.
+        let permit = permit(&http);
         move || -> Vec<BatchEntry> {
-            documents
+            let results = documents
                 .into_iter()
                 .enumerate()
                 .map(|(i, doc)| score_entry(&model, i, doc, &opts, &state))
-                .collect()
+                .collect();
+            drop(permit);
+            results
         }
     };
-    let results = if size <= INLINE_BYTES {
+    let results = if inline(&state, size) {
         run()
     } else {
         tokio::task::spawn_blocking(run)

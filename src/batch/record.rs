@@ -86,7 +86,9 @@ impl RawRecord {
     ) -> Result<(Cow<'a, str>, Cow<'a, str>), BadRecord> {
         let fallback = || Cow::Borrowed(self.source.as_str());
         let bad = |id: Option<String>, message: String| BadRecord {
-            id: id.unwrap_or_else(|| self.source.clone()),
+            id: id
+                .filter(|id| !id.trim().is_empty())
+                .unwrap_or_else(|| self.source.clone()),
             message,
         };
         match &self.payload {
@@ -431,6 +433,20 @@ mod tests {
     fn parse(r: &RawRecord) -> Result<(String, String), BadRecord> {
         r.parse(&FieldNames::default())
             .map(|(id, text)| (id.into_owned(), text.into_owned()))
+    }
+
+    #[test]
+    fn a_bad_record_with_a_blank_id_is_named_by_its_source() {
+        for id in [Some(String::new()), Some(" \t".into()), None] {
+            let r = RawRecord {
+                source: "in.csv:3".into(),
+                payload: Payload::Invalid {
+                    id: id.clone(),
+                    message: "row has 3 fields but the header has 2".into(),
+                },
+            };
+            assert_eq!(parse(&r).unwrap_err().id, "in.csv:3", "id {id:?}");
+        }
     }
 
     #[test]

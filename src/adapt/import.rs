@@ -244,35 +244,19 @@ pub fn import_labels(
     output: &Path,
     disagreements: &Path,
 ) -> Result<ImportSummary, ImportError> {
-    let mut collector = Collector::default();
+    let mut exports = Vec::with_capacity(files.len());
     for path in files {
         let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
             path: path.clone(),
             source,
         })?;
-        let name = path.display().to_string();
-        match tool {
-            LabelTool::LabelStudio => collector.label_studio(&name, &text),
-            LabelTool::Doccano => {
-                let annotator = path
-                    .file_stem()
-                    .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
-                collector.doccano(&name, &annotator, &text)
-            }
-        }
+        exports.push((path.display().to_string(), text));
     }
-    if !collector.errors.is_empty() {
-        return Err(ImportError::Invalid(collector.errors));
-    }
-    write_outputs(&collector.tasks, rule, output, disagreements)
-}
-
-fn write_outputs(
-    tasks: &[Task],
-    rule: Agreement,
-    output: &Path,
-    disagreements: &Path,
-) -> Result<ImportSummary, ImportError> {
+    let exports: Vec<(&str, &str)> = exports
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    let tasks = collect(tool, &exports)?;
     let open = |p: &Path| {
         File::create(p)
             .map(BufWriter::new)
@@ -283,12 +267,57 @@ fn write_outputs(
     };
     let mut out = open(output)?;
     let mut dis = open(disagreements)?;
+    write_outputs(&tasks, rule, (&mut out, output), (&mut dis, disagreements))
+}
+
+/// [`import_labels`] on exports already in memory: `exports` are `(name,
+/// text)` pairs, the name being the file's path (it appears in `file:line`
+/// errors, and its stem is a Doccano file's annotator). Labeled records go
+/// to `output` and unresolved tasks to `disagreements`, each named by its
+/// path in errors and the summary; nothing is written if an export is bad.
+pub fn import_texts(
+    tool: LabelTool,
+    exports: &[(&str, &str)],
+    rule: Agreement,
+    output: (&mut dyn Write, &Path),
+    disagreements: (&mut dyn Write, &Path),
+) -> Result<ImportSummary, ImportError> {
+    let tasks = collect(tool, exports)?;
+    write_outputs(&tasks, rule, output, disagreements)
+}
+
+/// Every task of the exports with its annotations, or every error found.
+fn collect(tool: LabelTool, exports: &[(&str, &str)]) -> Result<Vec<Task>, ImportError> {
+    let mut collector = Collector::default();
+    for &(name, text) in exports {
+        match tool {
+            LabelTool::LabelStudio => collector.label_studio(name, text),
+            LabelTool::Doccano => {
+                let annotator = Path::new(name)
+                    .file_stem()
+                    .map_or_else(|| name.to_string(), |s| s.to_string_lossy().into_owned());
+                collector.doccano(name, &annotator, text)
+            }
+        }
+    }
+    if !collector.errors.is_empty() {
+        return Err(ImportError::Invalid(collector.errors));
+    }
+    Ok(collector.tasks)
+}
+
+fn write_outputs(
+    tasks: &[Task],
+    rule: Agreement,
+    (out, output): (&mut dyn Write, &Path),
+    (dis, disagreements): (&mut dyn Write, &Path),
+) -> Result<ImportSummary, ImportError> {
     let mut s = ImportSummary {
         tasks: tasks.len(),
         disagreements_path: disagreements.to_path_buf(),
         ..ImportSummary::default()
     };
-    let write = |w: &mut BufWriter<File>, path: &Path, v: &dyn erased::Json| {
+    let write = |w: &mut dyn Write, path: &Path, v: &dyn erased::Json| {
         v.write_line(w).map_err(|source| ImportError::Write {
             path: path.to_path_buf(),
             source,
@@ -328,7 +357,7 @@ fn write_outputs(
                 annotations: &t.annotations,
                 source: &t.at,
             };
-            write(&mut dis, disagreements, &d)?;
+            write(dis, disagreements, &d)?;
             continue;
         }
         s.labeled += 1;
@@ -361,14 +390,16 @@ fn write_outputs(
             sampled_by_model: t.model_checksum.as_ref(),
             source: &t.at,
         };
-        write(&mut out, output, &rec)?;
+        write(out, output, &rec)?;
     }
-    for (w, p) in [(&mut out, output), (&mut dis, disagreements)] {
+    let flush = |w: &mut dyn Write, path: &Path| {
         w.flush().map_err(|source| ImportError::Write {
-            path: p.to_path_buf(),
+            path: path.to_path_buf(),
             source,
-        })?;
-    }
+        })
+    };
+    flush(out, output)?;
+    flush(dis, disagreements)?;
     Ok(s)
 }
 
@@ -825,6 +856,73 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("z.json:2: invalid JSON"));
+    }
+
+    #[test]
+    fn texts_in_memory_import_as_their_files_do() {
+        let alice = "{\"text\": \"One.\", \"label\": [\"pro\"], \"task_id\": \"t#0\"}\n";
+        let bob = "{\"text\": \"One.\", \"label\": [\"anti\"], \"task_id\": \"t#0\"}\n{\"text\": \"Two.\", \"label\": \"pro\"}\n";
+        let (r, file_out, file_dis) = run(
+            LabelTool::Doccano,
+            &[("alice.jsonl", alice), ("bob.jsonl", bob)],
+            Agreement::Majority,
+        );
+        let from_files = r.unwrap();
+        let (mut out, mut dis) = (Vec::new(), Vec::new());
+        let from_texts = import_texts(
+            LabelTool::Doccano,
+            &[("dir/alice.jsonl", alice), ("dir/bob.jsonl", bob)],
+            Agreement::Majority,
+            (&mut out, Path::new("labeled.jsonl")),
+            (&mut dis, Path::new("labeled.disagreements.jsonl")),
+        )
+        .unwrap();
+        let counts = |s: &ImportSummary| (s.tasks, s.labeled, s.unresolved, s.unlabeled);
+        assert_eq!(counts(&from_texts), counts(&from_files));
+        assert_eq!(counts(&from_texts), (2, 1, 1, 0));
+        // The same records, apart from the source paths.
+        let records = |jsonl: &str| -> Vec<Value> {
+            jsonl
+                .lines()
+                .map(|l| {
+                    let mut v: Value = serde_json::from_str(l).unwrap();
+                    strip_sources(&mut v);
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(
+            records(&String::from_utf8(out).unwrap()),
+            records(&file_out)
+        );
+        assert_eq!(
+            records(&String::from_utf8(dis).unwrap()),
+            records(&file_dis)
+        );
+        let bad = import_texts(
+            LabelTool::Doccano,
+            &[("c.jsonl", "not json\n")],
+            Agreement::Majority,
+            (&mut Vec::new(), Path::new("o")),
+            (&mut Vec::new(), Path::new("d")),
+        );
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("c.jsonl:1: invalid JSON"));
+    }
+
+    /// Removes every `source` and `at` (file paths) from a record.
+    fn strip_sources(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove("source");
+                o.remove("at");
+                o.values_mut().for_each(strip_sources);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip_sources),
+            _ => {}
+        }
     }
 
     #[test]

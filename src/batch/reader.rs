@@ -209,13 +209,8 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
         };
         if path.as_os_str() == "-" {
             let format = self.opts.input_format.unwrap_or(InputFormat::Jsonl);
-            let mut raw = BufReader::with_capacity(
-                1 << 20,
-                CountingReader::new(io::stdin(), self.raw_counter()),
-            );
-            let compression = formats::sniff_stream(&mut raw).map_err(input_err)?;
-            let decoded = formats::decoder(raw, compression).map_err(input_err)?;
-            return self.read_stream(path, "<stdin>", format, decoded);
+            let raw = CountingReader::new(io::stdin(), self.raw_counter());
+            return self.read_from(path, "<stdin>", format, raw);
         }
         let meta = std::fs::metadata(path).map_err(input_err)?;
         if meta.is_dir() {
@@ -241,6 +236,28 @@ impl<'a, S: FnMut(Batch) -> bool> Selector<'a, S> {
             return self.read_document(path, &name, id, decoded, true);
         }
         self.read_stream(path, &name, format, decoded)
+    }
+
+    /// Reads one stream, as standard input is read: its compression (gzip,
+    /// zstd or none) sniffed from its first bytes, its records in `format`.
+    /// `path` names it in errors, `name` in record sources (`name:line`).
+    pub fn read_from<R: Read + Send + 'static>(
+        &mut self,
+        path: &Path,
+        name: &str,
+        format: InputFormat,
+        raw: R,
+    ) -> Result<(), Halt> {
+        let input_err = |source| {
+            Halt::Fatal(BatchError::Input {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let mut raw = BufReader::with_capacity(1 << 20, raw);
+        let compression = formats::sniff_stream(&mut raw).map_err(input_err)?;
+        let decoded = formats::decoder(raw, compression).map_err(input_err)?;
+        self.read_stream(path, name, format, decoded)
     }
 
     fn raw_counter(&self) -> Arc<AtomicU64> {
@@ -591,6 +608,68 @@ mod tests {
         std::fs::write(&path, "\u{feff}id,text\nc1,\"multi\nline\"\nc2\nc3,ok\n").unwrap();
         let batches = read(&options(Shard::whole(), 0, None), &[path]).unwrap();
         assert_eq!(flat(&batches), ["c1", "c2!", "c3"]);
+    }
+
+    #[test]
+    fn reads_plain_gzip_and_zstd_streams_from_memory() {
+        use std::io::Write;
+        let jsonl = b"{\"id\":\"s1\",\"text\":\"t\"}\n\n{\"id\":\"s2\",\"text\":\"t\"}\n".to_vec();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&jsonl).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&jsonl[..], 1).unwrap();
+        let opts = options(Shard::whole(), 0, None);
+        for (case, bytes) in [("plain", jsonl.clone()), ("gzip", gz), ("zstd", zst)] {
+            let counters = Counters::default();
+            let mut sources = Vec::new();
+            let mut sel = Selector::new(&opts, &counters, |b: Batch| {
+                sources.extend(b.records.into_iter().map(|r| r.source));
+                true
+            });
+            sel.read_from(
+                Path::new("mem"),
+                "mem",
+                InputFormat::Jsonl,
+                io::Cursor::new(bytes),
+            )
+            .unwrap();
+            sel.finish().unwrap();
+            assert_eq!(sources, ["mem:1", "mem:3"], "{case}");
+        }
+    }
+
+    #[test]
+    fn a_short_csv_row_with_a_blank_id_is_named_by_its_source() {
+        // Found by the batch_streams fuzz target: the row `,,"mu...` has
+        // three fields and an empty id; its error record had an empty id.
+        let input: &[u8] = b"\xef\xbb\xbfid,text\x0ac1u\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbflti\x0aline\x22\x0ac2\x0ac3,\x22ok\x22\x22\x22\x0a,,\x22mu\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbflti\x0aline\x22\x0ac2\x0ac3,\x22ok\x22\x22\x22\x0a,\x22no\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbflti\x0aline\x22\x0ac2\x0ac3,\x22ok\x22\x22\x22\x0a,\x22no id\x22\x0a";
+        let opts = options(Shard::whole(), 0, None);
+        let counters = Counters::default();
+        let mut bad = Vec::new();
+        let mut sel = Selector::new(&opts, &counters, |b: Batch| {
+            for r in b.records {
+                if let Err(e) = r.parse(&opts.fields) {
+                    bad.push((e.id, r.source));
+                }
+            }
+            true
+        });
+        sel.read_from(
+            Path::new("in.csv"),
+            "in.csv",
+            InputFormat::Csv,
+            io::Cursor::new(input),
+        )
+        .unwrap();
+        sel.finish().unwrap();
+        assert!(!bad.is_empty());
+        for (id, source) in &bad {
+            assert!(!id.trim().is_empty(), "blank id for {source}");
+        }
+        assert!(
+            bad.contains(&("in.csv:6".to_string(), "in.csv:6".to_string())),
+            "{bad:?}"
+        );
     }
 
     #[test]

@@ -143,9 +143,13 @@ impl RawRecord {
         }
     }
 
+    /// A bad record, named by its id, or by its source when the id is
+    /// missing or blank (as a good record is).
     fn bad(&self, id: Option<String>, message: String) -> BadRecord {
         BadRecord {
-            id: id.unwrap_or_else(|| self.source.clone()),
+            id: id
+                .filter(|id| !id.trim().is_empty())
+                .unwrap_or_else(|| self.source.clone()),
             message,
         }
     }
@@ -631,6 +635,20 @@ mod tests {
     fn parse(r: &RawRecord) -> Result<(String, String), BadRecord> {
         r.parse(&FieldNames::default())
             .map(|(id, text)| (id.into_owned(), text.into_owned()))
+    }
+
+    #[test]
+    fn a_bad_record_with_a_blank_id_is_named_by_its_source() {
+        for id in [Some(String::new()), Some(" \t".into()), None] {
+            let r = RawRecord {
+                source: "in.csv:3".into(),
+                payload: Payload::Invalid {
+                    id: id.clone(),
+                    message: "row has 3 fields but the header has 2".into(),
+                },
+            };
+            assert_eq!(parse(&r).unwrap_err().id, "in.csv:3", "id {id:?}");
+        }
     }
 
     #[test]

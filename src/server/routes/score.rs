@@ -227,7 +227,7 @@ struct BatchResponse<'a> {
 /// object, `id` or `text` missing or not a string, an unknown field) fails the
 /// whole request with 422, as a top-level body of the wrong shape does: the
 /// schema refuses it, so the server does too. The message names the document.
-fn parse_document(index: usize, raw: &RawValue) -> Result<BatchDocument, ApiError> {
+pub fn parse_document(index: usize, raw: &RawValue) -> Result<BatchDocument, ApiError> {
     // The same parser as whole bodies: a document must be an object, and a
     // shape error names the field in the API's words.
     parse_object(raw.get().as_bytes(), "a document").map_err(|e| {

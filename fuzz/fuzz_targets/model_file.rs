@@ -11,7 +11,8 @@ use stance::artifact::{from_bytes, sha256_hex, FORMAT, FORMAT_VERSION};
 use stance::DocumentOptions;
 use stance_fuzz::{check_document, check_probabilities};
 
-const TEXTS: [&str; 3] = [
+const TEXTS: [&str; 4] = [
+    "ICE ICE sheriff sheriff sanctuary sanctuary county county 287(g) 287(g) police police",
     "The county should stop honoring ICE detainers.\n\nThe sheriff said he will not cooperate with federal agents, ever.",
     "Sanctuary policies protect immigrant families; 287(g) agreements don't.",
     "Die Stadt — 1996 — n'a pas 🙂 ΣΊΣΥΦΟΣ",

@@ -83,8 +83,10 @@ pub enum TfidfError {
         /// Idf values.
         idf: usize,
     },
-    /// A stored idf value is not finite and positive.
-    #[error("idf value for term {term:?} is {value}, expected finite and positive")]
+    /// A stored idf value is not positive or above [`MAX_IDF`].
+    #[error(
+        "idf value for term {term:?} is {value:e}, expected a positive number at most {MAX_IDF:e}"
+    )]
     BadIdf {
         /// The term.
         term: String,
@@ -425,6 +427,12 @@ fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
 
+/// Largest idf a stored vectorizer may hold. Fitting gives at most
+/// `1 + ln(n_documents + 1)`; far larger values (a damaged or hand-edited
+/// model file) overflow the row's L2 norm to infinity, and the row's values
+/// to NaN, so every probability would be NaN (`null` in JSON).
+pub const MAX_IDF: f64 = 1e100;
+
 impl Tfidf {
     /// Rebuilds a fitted vectorizer from stored parts, checking them.
     pub fn from_parts(
@@ -440,7 +448,7 @@ impl Tfidf {
         }
         let mut index = FastMap::with_capacity_and_hasher(vocabulary.len(), Default::default());
         for (i, (term, &value)) in vocabulary.iter().zip(&idf).enumerate() {
-            if !(value.is_finite() && value > 0.0) {
+            if !(value > 0.0 && value <= MAX_IDF) {
                 return Err(TfidfError::BadIdf {
                     term: term.clone(),
                     value,
@@ -657,6 +665,29 @@ mod tests {
     }
 
     #[test]
+    fn rows_stay_finite_at_the_largest_idf() {
+        let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
+        for sublinear_tf in [true, false] {
+            let params = TfidfParams {
+                sublinear_tf,
+                ..TfidfParams::default()
+            };
+            let t = Tfidf::from_parts(
+                params,
+                vec!["sheriff".into(), "ice".into()],
+                vec![MAX_IDF, MAX_IDF],
+            )
+            .unwrap();
+            let row = t.transform(&a, &"sheriff ICE ".repeat(1000));
+            assert!(
+                !row.values.is_empty() && row.values.iter().all(|x| x.is_finite() && *x > 0.0),
+                "sublinear {sublinear_tf}: {:?}",
+                row.values
+            );
+        }
+    }
+
+    #[test]
     fn transform_alone_equals_row_in_batch() {
         let a = Analyzer::new(AnalyzerConfig::default()).unwrap();
         let docs = [
@@ -846,6 +877,15 @@ mod tests {
             Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![]),
             Err(TfidfError::LengthMismatch { .. })
         ));
+        for huge in [1.7e308, 1e101, f64::INFINITY] {
+            assert!(
+                matches!(
+                    Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![huge]),
+                    Err(TfidfError::BadIdf { .. })
+                ),
+                "idf {huge}"
+            );
+        }
         assert!(matches!(
             Tfidf::from_parts(TfidfParams::default(), vec!["a".into()], vec![f64::NAN]),
             Err(TfidfError::BadIdf { .. })

@@ -232,3 +232,28 @@ fn shipped_model_is_reproduced_by_retraining() {
         }
     }
 }
+
+#[test]
+fn refuses_a_model_whose_idf_overflows_the_norm() {
+    // A model file with a correct checksum whose idf values are 1.7e308
+    // loaded and scored every text with a repeated known word as NaN (JSON
+    // `null` probabilities). Found while writing the model_file fuzz target.
+    let good = std::fs::read_to_string(fixture_model_path()).unwrap();
+    let start = good.find("\"body\":").unwrap() + "\"body\":".len();
+    let body = good[start..].trim_end().strip_suffix('}').unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
+    for idf in body["tfidf"]["idf"].as_array_mut().unwrap() {
+        *idf = serde_json::json!(1.7e308);
+    }
+    let body = serde_json::to_string(&body).unwrap();
+    let sealed = format!(
+        "{{\"format_version\":1,\"format\":\"stance-model\",\"checksum\":\"{}\",\"body\":{body}}}",
+        stance::artifact::sha256_hex(body.as_bytes())
+    );
+    let err = load_err(sealed.as_bytes());
+    assert!(
+        err.contains("inconsistent model")
+            && err.contains("expected a positive number at most 1e100"),
+        "{err}"
+    );
+}

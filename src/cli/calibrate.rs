@@ -10,9 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rayon::prelude::*;
 
-use crate::label::Label;
 use crate::model::calibration::TEMPERATURE_RANGE;
 use crate::model::Calibration;
 use crate::train::CalibrationCheck;
@@ -49,16 +47,7 @@ pub(super) fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut model = super::load_model(args.model.as_deref())?;
-    let data = crate::dataset::read_labeled(&args.data).context("cannot read calibration data")?;
-    for w in &data.warnings {
-        eprintln!("warning: {w}");
-    }
-    let truth: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
-    let logits: Vec<[f64; 3]> = data
-        .examples
-        .par_iter()
-        .map(|e| model.logits(model.features(&e.text).view()))
-        .collect();
+    let (data, truth, logits) = super::labeled_logits(&model, &args.data, "calibration data")?;
     let y: Vec<usize> = truth.iter().map(|l| l.index()).collect();
     let before = model.calibration().clone();
     let fitted = Calibration::fit(

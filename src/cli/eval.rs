@@ -7,9 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
-use rayon::prelude::*;
 
 use crate::eval::evaluate;
 use crate::label::Label;
@@ -41,19 +39,10 @@ pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.no_calibrate {
         model.set_calibration(Calibration::identity());
     }
-    let data = crate::dataset::read_labeled(&args.data).context("cannot read evaluation data")?;
-    for w in &data.warnings {
-        eprintln!("warning: {w}");
-    }
-    let truth: Vec<Label> = data.examples.iter().map(|e| e.label).collect();
     // Features and logits once per example; the labels (calibrated
     // probabilities, as `score` gives) and both calibration checks derive
     // from them.
-    let logits: Vec<[f64; 3]> = data
-        .examples
-        .par_iter()
-        .map(|e| model.logits(model.features(&e.text).view()))
-        .collect();
+    let (_, truth, logits) = super::labeled_logits(&model, &args.data, "evaluation data")?;
     let predicted: Vec<Label> = logits
         .iter()
         .map(|&z| model.calibration().probabilities(z).label())

@@ -109,6 +109,29 @@ pub(crate) fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<crate
     crate::artifact::load_or_embedded(path).context("cannot load model")
 }
 
+/// Reads a labeled file, prints its warnings, and returns it with its true
+/// labels and the model's logits (features computed once per example), as
+/// `eval` and `calibrate` need them.
+pub(crate) fn labeled_logits(
+    model: &crate::StanceModel,
+    path: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<(crate::dataset::Dataset, Vec<crate::Label>, Vec<[f64; 3]>)> {
+    use anyhow::Context;
+    use rayon::prelude::*;
+    let data = crate::dataset::read_labeled(path).with_context(|| format!("cannot read {what}"))?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
+    let truth = data.examples.iter().map(|e| e.label).collect();
+    let logits = data
+        .examples
+        .par_iter()
+        .map(|e| model.logits(model.features(&e.text).view()))
+        .collect();
+    Ok((data, truth, logits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

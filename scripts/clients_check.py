@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Drives a running `stance serve` through real client libraries (issue 6).
+"""Drives a running `stance serve` through real client libraries.
 
 - Perspective: Google's discovery-based `google-api-python-client`, built the
   way Perspective's own Python sample builds it, with only the discovery URL

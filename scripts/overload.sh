@@ -22,7 +22,8 @@
 # (50), STANCE_OVERLOAD_RSS_MB (300), STANCE_OVERLOAD_SERVE_FLAGS (extra
 # `stance serve` flags, e.g. "--max-in-flight 16"), STANCE_OVERLOAD_LOG
 # (RUST_LOG of the server, default warn: one log line per request at info
-# would measure the logging).
+# would measure the logging), STANCE_OVERLOAD_BIN (the server binary,
+# default target/release/stance: for A/B runs of two builds).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -44,11 +45,12 @@ if [ "${1:-}" != "--no-build" ]; then
   cargo build --release --quiet || die "cargo build --release failed"
   cargo build --release --quiet --example overload || die "cargo build --example overload failed"
 fi
-[ -x target/release/stance ] || die "target/release/stance is missing"
+BIN="${STANCE_OVERLOAD_BIN:-target/release/stance}"
+[ -x "$BIN" ] || die "$BIN is missing"
 [ -x target/release/examples/overload ] || die "target/release/examples/overload is missing"
 mkdir -p "$WORK"
 # Private copies: target/release may be rebuilt during the run.
-cp target/release/stance "$WORK/stance"
+cp "$BIN" "$WORK/stance"
 cp target/release/examples/overload "$WORK/overload"
 
 # Each side holds one fd per connection, plus the probes and the files.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives `stance serve` with real client libraries from PyPI (issue 6):
+# Drives `stance serve` with real client libraries from PyPI:
 # google-api-python-client (Perspective's documented Python client, pointed at
 # our discovery document) and tritonclient[http] (Open Inference Protocol).
 #

@@ -1,4 +1,4 @@
-//! Batch re-scoring of archives (`stance score`, issue 5).
+//! Batch re-scoring of archives (`stance score`).
 //!
 //! A reader thread cuts records out of the inputs (JSONL, CSV, directories of
 //! `.txt` files; gzip and zstd read transparently), a pool of workers scores

@@ -1,5 +1,5 @@
 //! Optional API keys for the scoring endpoints, each with an optional
-//! requests-per-second limit (issue 6).
+//! requests-per-second limit.
 //!
 //! Keys are off by default. `STANCE_API_KEYS_FILE` names a file with one key
 //! per line:

@@ -1,4 +1,4 @@
-//! The Open Inference Protocol (KServe V2) over HTTP/REST (issue 6): server
+//! The Open Inference Protocol (KServe V2) over HTTP/REST: server
 //! and model metadata, and inference on a `BYTES` tensor of texts, so
 //! inference gateways and their clients (e.g. Triton's `tritonclient.http`)
 //! can call the stance model. The routes are in `routes/kserve.rs`.

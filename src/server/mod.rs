@@ -1,4 +1,4 @@
-//! The HTTP scoring service behind `stance serve` (issue 4), built on
+//! The HTTP scoring service behind `stance serve`, built on
 //! actix-web in the shape of zero-to-production:
 //!
 //! - [`settings`]: typed settings, defaults < `STANCE_*` environment < CLI flags;
@@ -10,7 +10,8 @@
 //!   the one place errors become statuses and JSON;
 //! - [`middleware`]: request ids, per-request log lines and metrics;
 //! - [`overload`]: the in-flight limit and request deadline of the scoring
-//!   routes (503 / 408 / 504);
+//!   routes (503 / 408 / 504); [`offload`]: scoring off the event loops, at
+//!   a lower CPU priority; [`memory`]: RSS kept flat across model reloads;
 //! - [`metrics`]: Prometheus counters; [`reload`]: load, check, swap;
 //! - [`strict`]: serde helpers that read requests as `openapi.json` says;
 //!   [`contract`]: the OpenAPI document as served, with this server's limits.
@@ -23,8 +24,10 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod kserve;
+pub mod memory;
 pub mod metrics;
 pub mod middleware;
+pub mod offload;
 pub mod overload;
 pub mod perspective;
 pub mod reload;

@@ -1,4 +1,4 @@
-//! A drop-in for the Perspective API's `comments:analyze` (issue 6): its
+//! A drop-in for the Perspective API's `comments:analyze`: its
 //! request and response types, checking a request the way Perspective does,
 //! mapping a [`DocumentScore`] to `attributeScores` / `spanScores`, and
 //! Google's error envelope with Perspective's `errorType`s and messages.

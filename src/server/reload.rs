@@ -146,14 +146,21 @@ pub async fn reload(
     let _guard = state.reload_lock().lock().await;
     let configured = state.settings().model.clone();
     let path = source_name(configured.as_deref());
-    let loaded = tokio::task::spawn_blocking(move || load_checked(configured.as_deref()))
-        .await
-        .map_err(|e| ModelLoadError::Interrupted(e.to_string()))
-        .and_then(|r| r);
+    let loaded = tokio::task::spawn_blocking(move || {
+        let model = load_checked(configured.as_deref());
+        // The file's text and the parse's temporaries are freed by now.
+        super::memory::release_free_memory();
+        model
+    })
+    .await
+    .map_err(|e| ModelLoadError::Interrupted(e.to_string()))
+    .and_then(|r| r);
     match loaded {
         Ok(model) => {
             let current = ModelSummary::of(&model);
-            let previous = ModelSummary::of(&state.swap_model(Arc::new(model)));
+            let old = state.swap_model(Arc::new(model));
+            let previous = ModelSummary::of(&old);
+            super::memory::release_when_unused(old);
             state.metrics().observe_reload(ReloadOutcome::Success);
             tracing::info!(
                 trigger,

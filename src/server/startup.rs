@@ -74,6 +74,11 @@ impl Application {
     /// handler is installed here, so a SIGHUP right after `build` is not lost).
     pub fn build(settings: Settings, model: StanceModel) -> Result<Self, StartError> {
         settings.validate()?;
+        // Before the worker and blocking-pool threads exist (see `memory`).
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        if let Some(cap) = super::memory::cap_arenas(cores) {
+            tracing::debug!(arenas = cap, "capped the allocator's arenas");
+        }
         let keys = ApiKeyStore::from_setting(settings.api_keys_file.as_deref())?;
         let addr = settings.bind_addr()?;
         let bind = settings.bind.clone();

@@ -1,4 +1,4 @@
-//! The compatibility endpoints over real HTTP (issue 6): Perspective's
+//! The compatibility endpoints over real HTTP: Perspective's
 //! `comments:analyze` and its discovery document, the Open Inference
 //! Protocol (KServe V2), and API keys with per-key limits. Each test starts
 //! the real server on port 0 ([`spawn_app_with`]) with the fixture model and

@@ -68,8 +68,8 @@ async function watchedPage(context, base) {
     return route.abort();
   });
   page.on("console", (m) => {
-    // The browser logs every non-2xx fetch; the keys test provokes 401s on purpose.
-    if (m.type() === "error" && !/status of 401/.test(m.text())) problems.push(`console error: ${m.text()}`);
+    // The browser logs every non-2xx fetch; the keys test provokes 401 and 413 on purpose.
+    if (m.type() === "error" && !/status of (401|413) /.test(m.text())) problems.push(`console error: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
@@ -200,6 +200,11 @@ async function keysOn(context) {
   check(stored === KEY, "keys on: the key is kept in sessionStorage when asked");
   await page.reload();
   check((await page.inputValue("#key")) === KEY, "keys on: a reload in the same tab keeps the key");
+  // This server's body limit is 4096 bytes (browser_test.sh): a longer text is 413.
+  await page.fill("#text", TEXT.repeat(40));
+  await page.click("#score");
+  await page.locator("#error").waitFor({ timeout: 10000 });
+  check(/too large for this service \(413\)/.test(await page.textContent("#error")), "keys on: a text over the body limit shows the 413 message");
   check(problems.length === 0, `keys on: no console errors or foreign requests${problems.length ? ": " + problems.join("; ") : ""}`);
   await page.close();
 }

@@ -6,7 +6,7 @@
 # ports, one with API keys on, and runs scripts/browser_test.mjs: paste two
 # paragraphs, Score, check the shaded paragraphs and badges against the API,
 # open each paragraph (click, Enter) and compare the highlighted words with
-# the API's explanation terms and offsets; then the keys-on flow. Saves
+# the API's explanation terms and offsets; then the keys-on flow and a 413. Saves
 # target/browser-test/page.png (a CI artifact).
 #
 #   bash scripts/browser_test.sh           # the test
@@ -101,9 +101,9 @@ KEY="browser-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 printf '# browser test\n%s\n' "$KEY" >"$OUT/keys.txt"
 start_server "$OUT/server.log"
 PLAIN_URL="$URL"
-start_server "$OUT/server-keys.log" STANCE_API_KEYS_FILE="$PWD/$OUT/keys.txt"
+start_server "$OUT/server-keys.log" STANCE_API_KEYS_FILE="$PWD/$OUT/keys.txt" STANCE_MAX_BODY_BYTES=4096
 KEYED_URL="$URL"
-echo "== servers: $PLAIN_URL (keys off), $KEYED_URL (keys on)"
+echo "== servers: $PLAIN_URL (keys off), $KEYED_URL (keys on, 4096-byte body limit)"
 
 status=0
 STANCE_URL="$PLAIN_URL" STANCE_KEYED_URL="$KEYED_URL" STANCE_KEY="$KEY" OUT_DIR="$PWD/$OUT" DOCS_SHOT="$DOCS_SHOT" \

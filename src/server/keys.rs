@@ -948,6 +948,8 @@ short
             ("/readyz", None),
             ("/metrics", None),
             ("/v1/model", None),
+            ("/", None),
+            ("/ui/app.js", None),
         ];
         for (path, want) in cases {
             assert_eq!(is_guarded(path), want, "{path}");

@@ -16,9 +16,12 @@
 //! - [`strict`]: serde helpers that read requests as `openapi.json` says;
 //!   [`contract`]: the OpenAPI document as served, with this server's limits.
 //!
+//! - [`assets`]: the web page's files, embedded; served by [`routes::page`].
+//!
 //! The API is documented in `docs/API.md` and `GET /openapi.json`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod assets;
 pub mod contract;
 pub mod error;
 pub mod extract;

@@ -33,3 +33,5 @@ mod api_compat;
 mod contract;
 // Overload and slow clients against the real binary: 503, 408, 504, 413.
 mod overload;
+// The web page at `/`: files, headers, and API keys leaving it open.
+mod web_page;

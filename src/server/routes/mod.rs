@@ -16,6 +16,7 @@ pub mod kserve;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
+pub mod page;
 pub mod perspective;
 pub mod score;
 
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(openapi::configure)
         .configure(admin::configure)
         .configure(perspective::configure)
-        .configure(kserve::configure);
+        .configure(kserve::configure)
+        .configure(page::configure);
 }
 
 /// A resource's fallback for methods it does not serve: 405 with `Allow`.

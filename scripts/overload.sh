@@ -23,7 +23,10 @@
 # `stance serve` flags, e.g. "--max-in-flight 16"), STANCE_OVERLOAD_LOG
 # (RUST_LOG of the server, default warn: one log line per request at info
 # would measure the logging), STANCE_OVERLOAD_BIN (the server binary,
-# default target/release/stance: for A/B runs of two builds).
+# default target/release/stance: for A/B runs of two builds),
+# STANCE_OVERLOAD_HEALTH (port: the server runs with --health-bind and
+# /healthz is probed on that listener, as an orchestrator would; main:
+# /healthz is probed on the main port, which the storm saturates).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -34,6 +37,8 @@ DOC_BYTES="${STANCE_OVERLOAD_DOC_BYTES:-20000}"
 P99_MS="${STANCE_OVERLOAD_P99_MS:-50}"
 RSS_MB="${STANCE_OVERLOAD_RSS_MB:-300}"
 LOG="${STANCE_OVERLOAD_LOG:-warn}"
+HEALTH="${STANCE_OVERLOAD_HEALTH:-port}"
+case "$HEALTH" in port|main) ;; *) echo "overload: STANCE_OVERLOAD_HEALTH must be port or main" >&2; exit 1 ;; esac
 read -r -a SERVE_FLAGS <<< "${STANCE_OVERLOAD_SERVE_FLAGS:-}"
 WORK="$ROOT/target/overload"
 
@@ -64,8 +69,10 @@ ulimit -n "$need"
 # Emptied first: the server's shell truncates it only once it is forked,
 # and a stale "listening on" line of an earlier run must not be read.
 : > "$WORK/server.log"
+HEALTH_FLAGS=()
+[ "$HEALTH" = port ] && HEALTH_FLAGS=(--health-bind 127.0.0.1:0)
 RUST_LOG="$LOG,stance::server::startup=info" \
-  "$WORK/stance" serve --bind 127.0.0.1:0 "${SERVE_FLAGS[@]}" 2> "$WORK/server.log" &
+  "$WORK/stance" serve --bind 127.0.0.1:0 "${HEALTH_FLAGS[@]}" "${SERVE_FLAGS[@]}" 2> "$WORK/server.log" &
 PID=$!
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true' EXIT
 PORT=""
@@ -77,10 +84,19 @@ for _ in $(seq 300); do
 done
 [ -n "$PORT" ] || die "stance serve did not start within 30 s"
 ADDR="127.0.0.1:$PORT"
+HEALTH_ARGS=()
+if [ "$HEALTH" = port ]; then
+  HPORT="$(grep -o 'also on [0-9.]*:[0-9]*' "$WORK/server.log" | grep -o '[0-9]*$' || true)"
+  [ -n "$HPORT" ] || die "stance serve did not report its health listener"
+  HEALTH_ARGS=(--health-addr "127.0.0.1:$HPORT")
+  say "health listener on 127.0.0.1:$HPORT: /healthz is probed there"
+else
+  say "no health listener: /healthz is probed on the main port"
+fi
 say "stance serve (pid $PID) on $ADDR, flags: ${SERVE_FLAGS[*]:-(defaults)}; $(nproc) CPUs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 gen() {
-  timeout $((SECS + 60)) "$WORK/overload" --addr "$ADDR" --pid "$PID" \
+  timeout $((SECS + 60)) "$WORK/overload" --addr "$ADDR" "${HEALTH_ARGS[@]}" --pid "$PID" \
     --doc-bytes "$DOC_BYTES" --p99-ms "$P99_MS" --rss-mb "$RSS_MB" "$@"
 }
 

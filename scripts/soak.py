@@ -399,7 +399,8 @@ def main():
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--reload-every", type=float, default=30.0)
-    ap.add_argument("--warmup", type=float, default=30.0)
+    ap.add_argument("--warmup", type=float, default=120.0,
+                    help="seconds before the first RSS window (thread pools, arenas, first reloads)")
     ap.add_argument("--rss-drift-max", type=float, default=0.05)
     ap.add_argument("--model-path", required=True, help="the file the service reloads")
     ap.add_argument("--good-models", nargs="+", required=True)

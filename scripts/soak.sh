@@ -66,7 +66,7 @@ say "stance serve pid $PID on 127.0.0.1:$PORT; running for $MINUTES min"
 
 python3 scripts/soak.py --port "$PORT" --pid "$PID" \
   --seconds "$(python3 -c "print(float('$MINUTES') * 60)")" \
-  --clients "${STANCE_SOAK_CLIENTS:-6}" --reload-every "${STANCE_SOAK_RELOAD_EVERY:-30}" \
+  --clients "${STANCE_SOAK_CLIENTS:-6}" --reload-every "${STANCE_SOAK_RELOAD_EVERY:-30}" --warmup "${STANCE_SOAK_WARMUP:-120}" \
   --model-path "$WORK/model.json" \
   --good-models "$ROOT/models/sanctuary-v2.json" "$WORK/good-b.json" \
   --stance "$WORK/stance" --work "$WORK" \

@@ -5,15 +5,17 @@
 //! line as a value, the record's id and text must be what it reads (last
 //! duplicate key wins); the worker may accept more, as it skips the fields
 //! it does not use without decoding them (a lone surrogate escape there).
-//! The output must read back as one record with the same id.
+//! The output must read back as one record with the same id, and with the
+//! kept fields (`--keep-fields outlet,date`, when a control bit asks) under
+//! their names, whatever the record held.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use stance::batch::record::{Encoder, ModelStamp, Payload, RawRecord};
-use stance::batch::{FieldNames, OutputFormat};
+use stance::batch::record::{csv_header, Encoder, ModelStamp, Payload, RawRecord};
+use stance::batch::{FieldNames, KeepFields, OutputFormat};
 use stance::DocumentOptions;
 use stance_fuzz::{check_document, MODEL};
 
@@ -48,13 +50,25 @@ fuzz_target!(|data: &[u8]| {
             id: "doc_id".into(),
         }
     };
+    let keep = if ctl & 64 == 0 {
+        KeepFields::none()
+    } else {
+        KeepFields::new(vec!["outlet".into(), "date".into()], &fields).expect("valid names")
+    };
     let payload = match ctl & 3 {
         0 | 1 => Payload::JsonLine(rest.to_vec()),
         2 => {
             let (id, text) = rest.split_at(usize::from(*cut).min(rest.len()));
+            // Kept columns: the id's bytes cut in two (any bytes, UTF-8 or not).
+            let half = id.len() / 2;
             Payload::Fields {
                 id: (ctl & 8 == 0).then(|| id.to_vec()),
                 text: text.to_vec(),
+                kept: if keep.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![id[..half].to_vec(), id[half..].to_vec()]
+                },
             }
         }
         _ => Payload::Invalid {
@@ -66,7 +80,9 @@ fuzz_target!(|data: &[u8]| {
         source: SOURCE.into(),
         payload,
     };
-    let parsed = rec.parse(&fields);
+    let picked = rec.parse_keeping(&fields, &keep);
+    assert_eq!(picked.kept.len(), keep.len(), "one value per kept field");
+    let parsed = picked.record.clone();
     if let Payload::JsonLine(line) = &rec.payload {
         match (&parsed, expected(line, &fields)) {
             (Ok((id, text)), Ok((want_id, want_text))) => {
@@ -85,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         OutputFormat::Csv
     };
-    let mut enc = Encoder::new(format, &STAMP, ctl & 32 != 0);
+    let mut enc = Encoder::new(format, &STAMP, ctl & 32 != 0, &keep);
     let opts = DocumentOptions {
         max_paragraph_chars: 200,
         ..DocumentOptions::default()
@@ -96,15 +112,18 @@ fuzz_target!(|data: &[u8]| {
             match MODEL.score_document(text, &opts) {
                 Ok(doc) => {
                     check_document(text, &opts, &doc);
-                    enc.scored(id, &rec.source, &doc).expect("encodes")
+                    enc.scored(id, &rec.source, &picked.kept, &doc)
+                        .expect("encodes")
                 }
-                Err(e) => enc.error(id, &rec.source, &e.to_string()).expect("encodes"),
+                Err(e) => enc
+                    .error(id, &rec.source, &picked.kept, &e.to_string())
+                    .expect("encodes"),
             }
             id.to_string()
         }
         Err(bad) => {
             assert!(!bad.message.is_empty());
-            enc.error(&bad.id, &rec.source, &bad.message)
+            enc.error(&bad.id, &rec.source, &picked.kept, &bad.message)
                 .expect("encodes");
             bad.id.clone()
         }
@@ -119,6 +138,9 @@ fuzz_target!(|data: &[u8]| {
             );
             let v: Value = serde_json::from_slice(&out).expect("output is JSON");
             assert_eq!(v["id"], Value::String(id), "output id");
+            for name in keep.names() {
+                assert!(v.get(name).is_some(), "kept field {name} in the output");
+            }
         }
         _ => {
             let mut r = csv::ReaderBuilder::new()
@@ -130,6 +152,11 @@ fuzz_target!(|data: &[u8]| {
                 .expect("output is CSV");
             assert_eq!(rows.len(), 1, "one row per record");
             assert_eq!(&rows[0][0], id, "output id");
+            assert_eq!(
+                rows[0].len(),
+                csv_header(ctl & 32 != 0, &keep).len(),
+                "one cell per header column"
+            );
         }
     }
 });

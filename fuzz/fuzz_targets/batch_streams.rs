@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 
 use libfuzzer_sys::fuzz_target;
 use stance::batch::formats::{sniff, Compression};
+use stance::batch::keep::KeepFields;
 use stance::batch::reader::{Batch, Counters, Halt, ReadOptions, Selector};
 use stance::batch::{FieldNames, InputFormat, Shard};
 
@@ -27,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions {
         input_format: Some(format),
         fields: FieldNames::default(),
+        keep: KeepFields::none(),
         shard,
         skip: 0,
         last_done_id: None,

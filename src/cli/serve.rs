@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port [env: STANCE_BIND] [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Second address answering only /healthz and /readyz, on a thread of its own (stays fast when the main port is saturated) [env: STANCE_HEALTH_BIND] [default: none].
+    #[arg(long, value_name = "ADDR")]
+    pub health_bind: Option<String>,
     /// Worker threads [env: STANCE_WORKERS] [default: number of CPUs].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -119,6 +122,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.listen_backlog {
             s.listen_backlog = v;
+        }
+        if let Some(v) = self.health_bind {
+            s.health_bind = Some(v);
         }
         s
     }

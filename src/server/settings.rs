@@ -28,6 +28,11 @@ pub struct Settings {
     pub model: Option<PathBuf>,
     /// Address to listen on (`STANCE_BIND`, default `127.0.0.1:8080`; port 0 picks a free port).
     pub bind: String,
+    /// Address of a second listener that answers only `/healthz` and
+    /// `/readyz`, on a thread of its own, so health checks stay fast while
+    /// the main port is saturated (`STANCE_HEALTH_BIND`; default unset:
+    /// health checks on the main port only; port 0 picks a free port).
+    pub health_bind: Option<String>,
     /// Worker threads (`STANCE_WORKERS`, default: the number of CPUs).
     pub workers: usize,
     /// Largest accepted request body in bytes (`STANCE_MAX_BODY_BYTES`, default 1 MiB).
@@ -107,6 +112,7 @@ impl Default for Settings {
             client_request_timeout_ms: 5_000,
             keep_alive_secs: 5,
             listen_backlog: 2048,
+            health_bind: None,
         }
     }
 }
@@ -293,6 +299,9 @@ impl Settings {
         if let Some(n) = num("STANCE_LISTEN_BACKLOG", BACKLOG_RANGE)? {
             self.listen_backlog = n as u32;
         }
+        if let Some(v) = get("STANCE_HEALTH_BIND") {
+            self.health_bind = Some(v);
+        }
         if let Some(v) = get("STANCE_API_KEYS_FILE") {
             self.api_keys_file = Some(PathBuf::from(v));
         }
@@ -307,7 +316,16 @@ impl Settings {
 
     /// Checks every value; the error names the setting and the accepted values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.bind_addr()?;
+        let main = self.bind_addr()?;
+        if let Some(health) = self.health_bind_addr()? {
+            if health.port() != 0 && health == main {
+                return Err(invalid(
+                    "health_bind",
+                    &health,
+                    "an address other than `bind`'s",
+                ));
+            }
+        }
         let check = |name: &str, v: usize, (min, max): (usize, usize)| {
             if (min..=max).contains(&v) {
                 Ok(())
@@ -384,6 +402,22 @@ impl Settings {
                 "an IP address and port such as 127.0.0.1:8080 or [::1]:8080",
             )
         })
+    }
+
+    /// The parsed [`health_bind`](Self::health_bind), if set.
+    pub fn health_bind_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.health_bind
+            .as_deref()
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    invalid(
+                        "health_bind",
+                        a,
+                        "an IP address and port such as 127.0.0.1:8081 or [::1]:8081",
+                    )
+                })
+            })
+            .transpose()
     }
 
     /// The request deadline of the scoring routes.
@@ -587,6 +621,45 @@ mod tests {
             let msg = err.to_string();
             assert!(msg.contains(k) && msg.contains(expected), "{k}={v}: {msg}");
         }
+    }
+
+    #[test]
+    fn the_health_listener_needs_an_address_of_its_own() {
+        let with = |bind: &str, health: &str| Settings {
+            bind: bind.into(),
+            health_bind: Some(health.into()),
+            ..Settings::default()
+        };
+        let msg = with("127.0.0.1:8080", "127.0.0.1:8080")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("health_bind") && msg.contains("other than"),
+            "{msg}"
+        );
+        let msg = with("127.0.0.1:8080", "localhost:1")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("health_bind") && msg.contains("127.0.0.1:8081"),
+            "{msg}"
+        );
+        for (bind, health) in [
+            ("127.0.0.1:8080", "127.0.0.1:8081"),
+            ("127.0.0.1:0", "127.0.0.1:0"),
+        ] {
+            assert!(with(bind, health).validate().is_ok(), "{bind} + {health}");
+        }
+        let s = Settings::default()
+            .with_env(env(&[("STANCE_HEALTH_BIND", "127.0.0.1:9000")]))
+            .unwrap();
+        assert_eq!(
+            s.health_bind_addr().unwrap(),
+            Some("127.0.0.1:9000".parse().unwrap())
+        );
+        assert_eq!(Settings::default().health_bind_addr().unwrap(), None);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub enum StartError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The health listener's port and server, when `health_bind` is set.
+    health: Option<(u16, Server)>,
     state: web::Data<AppState>,
     hangup: tokio::signal::unix::Signal,
 }
@@ -125,13 +127,24 @@ impl Application {
             .first()
             .map(|a| a.port())
             .ok_or_else(|| bind_error(std::io::Error::other("no address was bound")))?;
+        // Bound before either server runs, so a failure leaves nothing running.
+        let health = match state.settings().health_bind_addr()? {
+            Some(addr) => Some(health_listener(&state, addr, backlog)?),
+            None => None,
+        };
         let server = server.run();
         Ok(Self {
             port,
             server,
+            health,
             state,
             hangup,
         })
+    }
+
+    /// The port of the health listener, when `health_bind` is set.
+    pub fn health_port(&self) -> Option<u16> {
+        self.health.as_ref().map(|(port, _)| *port)
     }
 
     /// The port the service listens on.
@@ -154,6 +167,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Application {
             server,
+            health,
             state,
             mut hangup,
             port,
@@ -166,6 +180,24 @@ impl Application {
             "listening on {}",
             listen_display(&state.settings().bind, port)
         );
+        let (health_handle, health_server) = match health {
+            Some((health_port, health_server)) => {
+                tracing::info!(
+                    port = health_port,
+                    "health checks (/healthz, /readyz) also on {}",
+                    listen_display(
+                        state.settings().health_bind.as_deref().unwrap_or(""),
+                        health_port
+                    )
+                );
+                (Some(health_server.handle()), Some(health_server))
+            }
+            None => (None, None),
+        };
+        if let Some(h) = health_server {
+            // Runs on its own worker thread; stopped with the main server below.
+            actix_web::rt::spawn(h);
+        }
         let reloads = async move {
             while hangup.recv().await.is_some() {
                 // Outcomes are logged and counted inside; the keys are
@@ -175,14 +207,53 @@ impl Application {
             }
             std::future::pending::<()>().await
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = server => {
                 tracing::info!("server stopped");
                 result
             }
             () = reloads => Ok(()),
+        };
+        if let Some(h) = health_handle {
+            h.stop(false).await;
         }
+        result
     }
+}
+
+/// The health listener: `/healthz` and `/readyz` only, one worker thread of
+/// its own, no middleware. The main port's event loops can be saturated by
+/// thousands of connections (each refused one costs an accept and a close),
+/// and a probe there waits its turn among them; this listener's thread is
+/// idle between probes, so the scheduler runs it as soon as a probe arrives.
+/// Returns its port and the server, not yet polled.
+fn health_listener(
+    state: &web::Data<AppState>,
+    addr: std::net::SocketAddr,
+    backlog: u32,
+) -> Result<(u16, actix_web::dev::Server), StartError> {
+    let bind_error = |source| StartError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .configure(routes::health::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .backlog(backlog)
+    .disable_signals()
+    .bind(addr)
+    .map_err(bind_error)?;
+    let port = server
+        .addrs()
+        .first()
+        .map(|a| a.port())
+        .ok_or_else(|| bind_error(std::io::Error::other("no address was bound")))?;
+    Ok((port, server.run()))
 }
 
 /// `host:port` with the real port, for the start-up log line.

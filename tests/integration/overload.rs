@@ -370,3 +370,53 @@ fn scoring_past_the_deadline_is_504_and_its_slot_is_freed_when_the_work_ends() {
         200
     );
 }
+
+#[test]
+fn the_health_listener_answers_health_and_readiness_only_while_the_main_port_is_full() {
+    let mut child = ChildGuard(
+        stance_cmd()
+            .env("STANCE_MODEL", fixture_model_path())
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+            .args(["--max-in-flight", "1", "--health-bind", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn,stance::server::startup=info")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start stance serve"),
+    );
+    let (port, lines) = wait_for_listen(&mut child.0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health_port: u16 = loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server logs its health listener");
+        if let Some(rest) = line.split("also on 127.0.0.1:").nth(1) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            break digits.parse().expect("health port");
+        }
+    };
+    assert_ne!(health_port, port);
+
+    // The main port's only slot is taken.
+    let _held = hold_a_slot(port);
+    wait_for_metric(port, "stance_in_flight_requests", 1.0);
+    assert_overloaded(
+        "/v1/score",
+        &post(port, "/v1/score", &json!({"text": PARAGRAPH})),
+    );
+
+    assert_eq!(get(health_port, "/healthz").json()["status"], "ok");
+    let ready = get(health_port, "/readyz").json();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["model"], get(port, "/v1/model").json()["id"]);
+    // Nothing but health: scoring, metrics and the API document are 404 JSON.
+    for path in ["/v1/model", "/metrics", "/openapi.json"] {
+        let a = get(health_port, path);
+        assert_eq!(a.status, 404, "{path} on the health listener");
+        assert_eq!(a.json()["error"]["code"], "not_found", "{path}");
+    }
+    let a = post(health_port, "/v1/score", &json!({"text": PARAGRAPH}));
+    assert_eq!(a.status, 404, "scoring on the health listener");
+    let a = post(health_port, "/healthz", &json!({}));
+    assert_eq!(a.status, 405, "POST /healthz");
+}

@@ -32,6 +32,9 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Args {
     addr: SocketAddr,
+    /// Where `/healthz` is probed: `addr` unless `--health-addr` (the
+    /// service's `--health-bind` listener) is given.
+    health_addr: Option<SocketAddr>,
     pid: Option<u32>,
     connections: usize,
     seconds: u64,
@@ -44,6 +47,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         addr: "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?,
+        health_addr: None,
         pid: None,
         connections: 2000,
         seconds: 30,
@@ -58,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {v:?}: {e}");
         match flag.as_str() {
             "--addr" => a.addr = v.parse().map_err(|e| bad(&e))?,
+            "--health-addr" => a.health_addr = Some(v.parse().map_err(|e| bad(&e))?),
             "--pid" => a.pid = Some(v.parse().map_err(|e| bad(&e))?),
             "--connections" => a.connections = v.parse().map_err(|e| bad(&e))?,
             "--seconds" => a.seconds = v.parse().map_err(|e| bad(&e))?,
@@ -68,7 +73,7 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
-    if !a.addr.ip().is_loopback() {
+    if !a.addr.ip().is_loopback() || a.health_addr.is_some_and(|h| !h.ip().is_loopback()) {
         return Err(format!("--addr {}: loopback addresses only", a.addr));
     }
     if !(1..=120).contains(&a.seconds) || !(1..=20_000).contains(&a.connections) {
@@ -433,14 +438,15 @@ fn main() -> std::process::ExitCode {
     let reqs = Arc::new(requests(args.addr, &doc));
     let stop = Arc::new(AtomicBool::new(false));
     let every = Duration::from_millis(args.probe_every_ms);
+    let health_addr = args.health_addr.unwrap_or(args.addr);
     let keepalive = {
         let stop = Arc::clone(&stop);
-        let addr = args.addr;
+        let addr = health_addr;
         std::thread::spawn(move || probe(addr, every, false, stop))
     };
     let fresh = {
         let stop = Arc::clone(&stop);
-        let addr = args.addr;
+        let addr = health_addr;
         std::thread::spawn(move || probe(addr, every, true, stop))
     };
     let sampler = args.pid.map(|pid| {
@@ -510,6 +516,8 @@ fn main() -> std::process::ExitCode {
     }
     let passed = checks.iter().all(|(_, ok)| *ok);
     let report = serde_json::json!({
+        "healthz_probed_at": health_addr.to_string(),
+        "healthz_on_health_listener": args.health_addr.is_some(),
         "connections": args.connections,
         "doc_bytes": args.doc_bytes,
         "seconds": (elapsed * 10.0).round() / 10.0,

@@ -10,8 +10,7 @@
 //!   the one place errors become statuses and JSON;
 //! - [`middleware`]: request ids, per-request log lines and metrics;
 //! - [`overload`]: the in-flight limit and request deadline of the scoring
-//!   routes (503 / 408 / 504); [`offload`]: scoring off the event loops, at
-//!   a lower CPU priority; [`memory`]: RSS kept flat across model reloads;
+//!   routes (503 / 408 / 504); [`memory`]: RSS kept flat across model reloads;
 //! - [`metrics`]: Prometheus counters; [`reload`]: load, check, swap;
 //! - [`strict`]: serde helpers that read requests as `openapi.json` says;
 //!   [`contract`]: the OpenAPI document as served, with this server's limits.
@@ -30,7 +29,6 @@ pub mod kserve;
 pub mod memory;
 pub mod metrics;
 pub mod middleware;
-pub mod offload;
 pub mod overload;
 pub mod perspective;
 pub mod reload;

@@ -24,7 +24,6 @@ use crate::server::kserve::{
     check_model, check_request, model_metadata, parse_body, respond, server_metadata, KServeError,
     HEADER_LENGTH_HEADER,
 };
-use crate::server::offload::offload;
 use crate::server::overload::permit;
 use crate::server::routes::score::inline;
 use crate::server::state::AppState;
@@ -171,7 +170,7 @@ async fn infer(
         let m = Arc::clone(&model);
         // Held until the work ends, even after a passed deadline.
         let permit = permit(&req);
-        let (scores, input) = offload(move || {
+        let (scores, input) = tokio::task::spawn_blocking(move || {
             let s = score_all(&m, &input.texts, &opts);
             drop(permit);
             (s, input)

@@ -15,7 +15,6 @@ use super::{json_ok, method_not_allowed};
 use crate::pipeline::{DocumentScore, ScoreError};
 use crate::server::error::ApiError;
 use crate::server::extract::read_body;
-use crate::server::offload::offload;
 use crate::server::overload::permit;
 use crate::server::perspective::{
     acknowledge_suggestion, check_request, discovery_document, parse_request, respond,
@@ -111,7 +110,7 @@ async fn analyze(
         let m = Arc::clone(&model);
         // Held until the work ends, even after a passed deadline.
         let permit = permit(&req);
-        let (doc, checked) = offload(move || {
+        let (doc, checked) = tokio::task::spawn_blocking(move || {
             let doc = score(&m, &checked.text, &opts);
             drop(permit);
             (doc, checked)

@@ -15,7 +15,6 @@ use crate::label::{Label, Probabilities};
 use crate::pipeline::{DocumentScore, ParagraphScore, ScoreError};
 use crate::server::error::{ApiError, ErrorDetail};
 use crate::server::extract::{parse_object, ApiJson};
-use crate::server::offload::offload;
 use crate::server::overload::permit;
 use crate::server::state::AppState;
 use crate::server::strict::count_opt;
@@ -106,9 +105,8 @@ pub const INLINE_BYTES: usize = 64 * 1024;
 
 /// Whether to score `bytes` of text on the calling worker: small work while
 /// this request is the only one holding an in-flight slot. Otherwise the
-/// work goes to the blocking pool ([`offload`], at a lower CPU priority), so
-/// the event loops stay free to answer health checks and to refuse requests
-/// over `max_in_flight` at once.
+/// work goes to the blocking pool, so the event loops stay free to answer
+/// health checks and to refuse requests over `max_in_flight` at once.
 pub fn inline(state: &AppState, bytes: usize) -> bool {
     bytes <= INLINE_BYTES && state.in_flight().current() <= 1
 }
@@ -147,7 +145,7 @@ async fn score(
         // The slot goes with the work: if the deadline passes, the work
         // finishes in the background and frees the slot only then.
         let permit = permit(&http);
-        let (doc, text) = offload(move || {
+        let (doc, text) = tokio::task::spawn_blocking(move || {
             let doc = score_document(&m, &text, &opts);
             drop(permit);
             (doc, text)
@@ -330,7 +328,9 @@ async fn score_batch(
     let results = if inline(&state, size) {
         run()
     } else {
-        offload(run).await.map_err(ApiError::internal)?
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(ApiError::internal)?
     };
     let failed = results
         .iter()

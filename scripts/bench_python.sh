@@ -26,7 +26,9 @@ C=10
 WORK="$ROOT/target/bench-data/python"
 BUILD=1
 VENV="$ROOT/target/python-bench-venv"
-REQS=("$ROOT/scripts/requirements-bench.txt" "$ROOT/scripts/requirements-python.txt")
+# scikit-learn, the reference's stemmer (requirements-serve.txt), the package's own.
+REQS=("$ROOT/scripts/requirements-bench.txt" "$ROOT/scripts/requirements-serve.txt"
+      "$ROOT/scripts/requirements-python.txt")
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "bench_python: $*" >&2; exit 2; }

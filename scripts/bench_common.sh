@@ -9,7 +9,9 @@ bench_setup() {
   if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     say "creating $VENV"
     python3 -m venv "$VENV" || die "python3 -m venv failed"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "${REQS[0]}" -r "${REQS[1]}" \
+    local reqs=()
+    for r in "${REQS[@]}"; do reqs+=(-r "$r"); done
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${reqs[@]}" \
       || die "pip install failed"
     echo "$want" > "$STAMP"
   fi

@@ -26,11 +26,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_service  # noqa: E402  (sibling module; also names the pickled analyzer)
 
 
-def score_batch(scorer, batch, out, np):
-    """Scores [(id, text-or-error)] and writes the records; returns the error count."""
+def document_probs(scorer, texts, np):
+    """{index: document probabilities (classes in scorer.clf order)} of the
+    texts that have paragraphs (None = skip): all their paragraphs through
+    one transform and one predict_proba, then length-weighted means."""
     paras, starts, weights, owners = [], [], [], []
-    for i, (_, text, err) in enumerate(batch):
-        if err is not None:
+    for i, text in enumerate(texts):
+        if text is None:
             continue
         ps = scorer.paragraphs(text)
         if not ps:
@@ -48,6 +50,12 @@ def score_batch(scorer, batch, out, np):
         totals = np.add.reduceat(w, starts)
         for owner, s, t in zip(owners, sums, totals):
             docs[owner] = s / t
+    return docs
+
+
+def score_batch(scorer, batch, out, np):
+    """Scores [(id, text-or-error)] and writes the records; returns the error count."""
+    docs = document_probs(scorer, [text if err is None else None for _, text, err in batch], np)
     errors = 0
     for i, (rid, text, err) in enumerate(batch):
         if i in docs:

@@ -67,7 +67,8 @@ pub struct ScoreResponse<'a> {
 }
 
 impl<'a> ScoreResponse<'a> {
-    fn new(model: &'a StanceModel, doc: &'a DocumentScore) -> Self {
+    /// The answer for `doc`, scored by `model`.
+    pub fn new(model: &'a StanceModel, doc: &'a DocumentScore) -> Self {
         Self {
             model: model.id(),
             version: &model.meta().version,

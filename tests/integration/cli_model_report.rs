@@ -139,7 +139,7 @@ fn eval_html_matches_eval_json_and_escapes_the_texts_it_shows() {
     let want = matrix_of(&json["confusion"]["matrix"]);
     assert_eq!(confusion_table(&doc), want, "confusion as in eval --json");
     for row in &want {
-        let cells: Vec<String> = row.iter().map(|v| format!("{v:>8}")).collect();
+        let cells: Vec<String> = row.iter().map(|v| format!(" {v:>8}")).collect();
         assert!(
             text_out.contains(&cells.concat()),
             "row {row:?} in the text output"

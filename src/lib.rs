@@ -33,6 +33,7 @@ pub mod features;
 pub mod label;
 pub mod model;
 pub mod pipeline;
+pub mod report;
 pub mod server;
 pub mod telemetry;
 pub mod text;

@@ -88,6 +88,7 @@ mod tests {
             "predict",
             "tokenize",
             "score",
+            "report",
             "serve",
             "sample",
             "labels",

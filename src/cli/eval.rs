@@ -7,11 +7,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::eval::evaluate;
-use crate::label::Label;
+use crate::label::{Label, Probabilities};
 use crate::model::Calibration;
+use crate::report::model_page::CONFIDENT_ERRORS;
+use crate::report::output::write_files;
+use crate::report::{confident_errors, render_model_report, ModelReport};
 use crate::train::CalibrationCheck;
 
 /// Arguments of `stance eval`.
@@ -31,6 +35,11 @@ pub struct EvalArgs {
     /// the model's calibration.
     #[arg(long)]
     pub no_calibrate: bool,
+    /// Also write an HTML report to this file: metrics, confusion heatmap,
+    /// reliability diagram, strongest terms, the most confident errors
+    /// with their text, and the model's provenance.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -42,13 +51,31 @@ pub(super) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     // Features and logits once per example; the labels (calibrated
     // probabilities, as `score` gives) and both calibration checks derive
     // from them.
-    let (_, truth, logits) = super::labeled_logits(&model, &args.data, "evaluation data")?;
-    let predicted: Vec<Label> = logits
+    let (data, truth, logits) = super::labeled_logits(&model, &args.data, "evaluation data")?;
+    let probs: Vec<Probabilities> = logits
         .iter()
-        .map(|&z| model.calibration().probabilities(z).label())
+        .map(|&z| model.calibration().probabilities(z))
         .collect();
+    let predicted: Vec<Label> = probs.iter().map(Probabilities::label).collect();
     let report = evaluate(&truth, &predicted);
     let calibration = CalibrationCheck::of(&logits, &truth, model.calibration());
+    if let Some(path) = &args.html {
+        let examples: Vec<(&str, &str, Label)> = data
+            .examples
+            .iter()
+            .map(|e| (e.id.as_str(), e.text.as_str(), e.label))
+            .collect();
+        let page = render_model_report(&ModelReport {
+            title: "Evaluation report".into(),
+            model: &model,
+            source: format!("{} ({} examples)", args.data.display(), data.examples.len()),
+            metrics: Some(&report),
+            reliability: Some(&calibration.calibrated),
+            errors: Some(confident_errors(&examples, &probs, CONFIDENT_ERRORS)),
+        })?;
+        write_files(&[(path.clone(), page.into_bytes())])
+            .context("cannot write the HTML report")?;
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&report)?;

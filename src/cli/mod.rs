@@ -14,6 +14,7 @@ mod docs;
 mod eval;
 mod labels;
 mod predict;
+mod report;
 mod sample;
 mod score;
 mod serve;
@@ -25,6 +26,7 @@ pub use docs::{CompletionsArgs, ManArgs};
 pub use eval::EvalArgs;
 pub use labels::LabelsArgs;
 pub use predict::PredictArgs;
+pub use report::ReportArgs;
 pub use sample::SampleArgs;
 pub use score::ScoreArgs;
 pub use serve::ServeArgs;
@@ -55,6 +57,8 @@ pub enum Command {
     Tokenize(TokenizeArgs),
     /// Re-score archives (JSONL, CSV, directories of .txt; .gz/.zst).
     Score(ScoreArgs),
+    /// Aggregate scored records per group (and period) into an HTML report and tables.
+    Report(ReportArgs),
     /// Run the HTTP scoring service.
     Serve(ServeArgs),
     /// Pick the paragraphs of an archive most worth labeling, as labeling tasks.
@@ -76,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(a) => predict::run(a),
         Command::Tokenize(a) => tokenize::run(a),
         Command::Score(a) => score::run(a),
+        Command::Report(a) => report::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Labels(a) => labels::run(a),

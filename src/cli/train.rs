@@ -35,6 +35,11 @@ pub struct TrainArgs {
     /// Overwrite an existing model file.
     #[arg(long)]
     pub force: bool,
+    /// Also write an HTML report to this file: cross-validated metrics,
+    /// confusion heatmap and reliability diagram (out-of-fold predictions),
+    /// strongest terms and the model's provenance.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Cross-validation folds (0 skips cross-validation).
     #[arg(long, default_value_t = crate::train::DEFAULT_CV_FOLDS)]
     pub cv: usize,
@@ -260,6 +265,35 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "params": params,
         "seconds": started.elapsed().as_secs_f64(),
     });
+    if let Some(path) = &args.html {
+        let model = crate::artifact::load(&out_path).context("cannot reload the model written")?;
+        let reliability = trained.calibration_check.as_ref().map(|c| {
+            if params.calibrate {
+                &c.calibrated
+            } else {
+                &c.uncalibrated
+            }
+        });
+        let source = match &trained.cv {
+            Some(cv) => format!(
+                "{} ({} examples), {}-fold cross-validation: out-of-fold predictions",
+                data.path.display(),
+                data.examples.len(),
+                cv.folds
+            ),
+            None => format!("{} ({} examples)", data.path.display(), data.examples.len()),
+        };
+        let page = crate::report::render_model_report(&crate::report::ModelReport {
+            title: "Training report".into(),
+            model: &model,
+            source,
+            metrics: trained.cv.as_ref().map(|cv| &cv.pooled),
+            reliability,
+            errors: None,
+        })?;
+        crate::report::output::write_files(&[(path.clone(), page.into_bytes())])
+            .context("cannot write the HTML report")?;
+    }
     let rp = report_path(&out_path);
     std::fs::write(&rp, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("cannot write report {}", rp.display()))?;

@@ -21,6 +21,10 @@ mod artifact;
 mod parity;
 // `stance score`: formats, compression, bad records, order, resume, shards.
 mod cli_score;
+// `stance report`: interval coverage, HTML, tables, refused inputs.
+mod cli_report;
+// `stance eval --html`, `stance train --html`: the model pages.
+mod cli_model_report;
 // `stance score` under faults: SIGKILL at random points, a full disk.
 mod cli_score_faults;
 // The JSON Schema subset checked against the OpenAPI document.

@@ -321,7 +321,7 @@ impl Settings {
             if health.port() != 0 && health == main {
                 return Err(invalid(
                     "health_bind",
-                    &health,
+                    health,
                     "an address other than `bind`'s",
                 ));
             }

@@ -50,7 +50,7 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     params.bootstrap = BootstrapParams::new(args.resamples, args.seed)?;
     let params = params.check()?;
     let agg = crate::report::write_archive_report(params, &args.out)
-        .context("cannot write the report")?;
+        .with_context(|| format!("no report written to {}", args.out.display()))?;
     for w in &agg.warnings {
         eprintln!("warning: {w}");
     }

@@ -105,6 +105,47 @@ fn seg_index(v: &SegmentValue<usize>) -> Option<usize> {
     }
 }
 
+/// The chart both row charts share: one labelled row per name, top to
+/// bottom in the order given, over `x` (labelled `x_desc`), mesh drawn.
+type RowChart<'a> = ChartContext<
+    'a,
+    SVGBackend<'a>,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordusize>,
+    >,
+>;
+
+fn row_chart<'a>(
+    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    title: &str,
+    x: Range<f64>,
+    x_desc: &str,
+    names: &[String],
+) -> Result<RowChart<'a>, Box<dyn std::error::Error>> {
+    let n = names.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(220)
+        .build_cartesian_2d(x, (0..n - 1).into_segmented())?;
+    let labels: Vec<String> = names.iter().map(|s| short(s, 32)).collect();
+    chart
+        .configure_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|v| {
+            seg_index(v)
+                .and_then(|i| labels.get(n - 1 - i))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .x_desc(x_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
 /// Horizontal dot-and-whisker chart: one row per `(name, interval)`, top to
 /// bottom in the order given, over `x` (labelled `x_desc`).
 pub fn intervals(
@@ -115,26 +156,9 @@ pub fn intervals(
 ) -> Result<String, ReportError> {
     let n = rows.len().max(1);
     let height = 90 + 28 * n as u32;
+    let names: Vec<String> = rows.iter().map(|(s, _)| s.clone()).collect();
     svg(title, (WIDTH, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(220)
-            .build_cartesian_2d(x.clone(), (0..n - 1).into_segmented())?;
-        let names: Vec<String> = rows.iter().map(|(s, _)| short(s, 32)).collect();
-        chart
-            .configure_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| {
-                seg_index(v)
-                    .and_then(|i| names.get(n - 1 - i))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .x_desc(x_desc)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = row_chart(root, title, x.clone(), x_desc, &names)?;
         let row = |i: usize| SegmentValue::CenterOf(n - 1 - i);
         chart.draw_series(rows.iter().enumerate().map(|(i, (_, iv))| {
             PathElement::new(
@@ -245,26 +269,9 @@ pub fn stacked_shares(
 ) -> Result<String, ReportError> {
     let n = rows.len().max(1);
     let height = 110 + 28 * n as u32;
+    let labels: Vec<String> = rows.iter().map(|(s, _)| s.clone()).collect();
     svg(title, (WIDTH, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(220)
-            .build_cartesian_2d(0f64..1f64, (0..n - 1).into_segmented())?;
-        let labels: Vec<String> = rows.iter().map(|(s, _)| short(s, 32)).collect();
-        chart
-            .configure_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| {
-                seg_index(v)
-                    .and_then(|i| labels.get(n - 1 - i))
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .x_desc("share of units")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = row_chart(root, title, 0f64..1f64, "share of units", &labels)?;
         for (k, name) in names.iter().enumerate() {
             let c = LABEL_COLORS[k];
             chart
